@@ -1,0 +1,342 @@
+//! Articles: `kb/<id>.md`, TOML front matter between `+++` lines, then Markdown sections.
+
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
+use serde::Deserialize;
+
+use crate::diagnostics::{Diagnostic, did_you_mean};
+use crate::ids::ArticleId;
+use crate::source::{SharedSource, SourceSpan};
+
+/// The sections an article must have, in the order they are written.
+pub const REQUIRED_SECTIONS: [&str; 3] = ["Symptoms", "Cause", "Fix"];
+const FRONT_MATTER_FIELDS: [&str; 4] = ["title", "tags", "error_codes", "summary"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FrontMatter {
+    title: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    error_codes: Vec<String>,
+    summary: Option<String>,
+}
+
+/// A parsed article. Sections are kept apart for rendering and indexing; their text is
+/// plain (Markdown markup removed, inline code kept in backticks).
+#[derive(Debug)]
+pub struct Article {
+    pub id: ArticleId,
+    pub title: String,
+    pub tags: Vec<String>,
+    pub error_codes: Vec<String>,
+    pub summary: Option<String>,
+    pub symptoms: String,
+    pub cause: String,
+    /// One entry per numbered step of `## Fix`.
+    pub fix: Vec<String>,
+    pub prevention: Option<String>,
+    pub references: Option<String>,
+    pub source: SharedSource,
+    /// Byte offset of the Markdown body (after the front matter).
+    pub body_start: usize,
+}
+
+impl Article {
+    /// The Markdown body, without front matter.
+    pub fn body(&self) -> &str {
+        &self.source.text[self.body_start..]
+    }
+}
+
+/// Parses one article; problems go to `diags` (an article with errors is still returned
+/// when it has a title, so that rules pointing at it do not cascade into more errors).
+pub fn parse_article(
+    id: ArticleId,
+    source: &SharedSource,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Article> {
+    let text = source.text.as_str();
+    let Some((fm_range, body_start)) = split_front_matter(text) else {
+        diags.push(
+            Diagnostic::error("missing-front-matter", "article has no front matter")
+                .at(SourceSpan::new(source, 0..0))
+                .hint(
+                    "start the file with a `+++` line, `title = \"...\"`, and a closing `+++` line",
+                ),
+        );
+        return None;
+    };
+    let front: FrontMatter = match toml::from_str(&text[fm_range.clone()]) {
+        Ok(front) => front,
+        Err(err) => {
+            let span = err.span().map_or(fm_range.start..fm_range.start, |s| {
+                fm_range.start + s.start..fm_range.start + s.end
+            });
+            let mut d = Diagnostic::error(
+                "front-matter",
+                format!("front matter: {}", err.message().trim()),
+            )
+            .at(SourceSpan::new(source, span));
+            if let Some(field) = unknown_field_name(err.message()) {
+                d.code = "unknown-field";
+                let hint = match did_you_mean(field, FRONT_MATTER_FIELDS).first() {
+                    Some(near) => format!(
+                        "did you mean `{near}`? known fields: {}",
+                        FRONT_MATTER_FIELDS.join(", ")
+                    ),
+                    None => format!("known fields: {}", FRONT_MATTER_FIELDS.join(", ")),
+                };
+                d = d.hint(hint);
+            } else if err.message().contains("missing field `title`") {
+                d.code = "missing-title";
+                d = d.hint("add `title = \"...\"`: the title users see in findings and search");
+            }
+            diags.push(d);
+            return None;
+        }
+    };
+    if front.title.trim().is_empty() {
+        diags.push(
+            Diagnostic::error("missing-title", "article title is empty")
+                .at(SourceSpan::new(source, fm_range.clone())),
+        );
+    }
+    let sections = Sections::parse(&text[body_start..]);
+    for name in REQUIRED_SECTIONS {
+        if !sections.found.iter().any(|s| s == name) {
+            diags.push(
+                Diagnostic::error(
+                    "missing-section",
+                    format!("article has no `## {name}` section"),
+                )
+                .at(SourceSpan::new(source, body_start..body_start))
+                .hint(
+                    "every article needs `## Symptoms`, `## Cause` and `## Fix` (numbered steps)",
+                ),
+            );
+        }
+    }
+    if sections.found.iter().any(|s| s == "Fix") && sections.fix.is_empty() {
+        diags.push(
+            Diagnostic::error("fix-without-steps", "`## Fix` has no numbered steps")
+                .at(SourceSpan::new(source, body_start..body_start))
+                .hint("write the fix as a numbered list: `1. ...`"),
+        );
+    }
+    Some(Article {
+        id,
+        title: front.title.trim().to_owned(),
+        tags: front.tags,
+        error_codes: front.error_codes,
+        summary: front.summary,
+        symptoms: sections.symptoms,
+        cause: sections.cause,
+        fix: sections.fix,
+        prevention: sections.prevention,
+        references: sections.references,
+        source: SharedSource::clone(source),
+        body_start,
+    })
+}
+
+/// Returns the byte range of the front matter's TOML and the offset of the body.
+fn split_front_matter(text: &str) -> Option<(std::ops::Range<usize>, usize)> {
+    let text_start = text.strip_prefix('\u{feff}').map_or(0, |_| 3);
+    let rest = &text[text_start..];
+    let first_end = rest.find('\n')?;
+    if rest[..first_end].trim_end() != "+++" {
+        return None;
+    }
+    let fm_start = text_start + first_end + 1;
+    let mut pos = fm_start;
+    for line in text[fm_start..].split_inclusive('\n') {
+        if line.trim_end() == "+++" {
+            return Some((fm_start..pos, pos + line.len()));
+        }
+        pos += line.len();
+    }
+    None
+}
+
+/// Extracts `x` from serde's "unknown field `x`, expected ..." message.
+pub(crate) fn unknown_field_name(message: &str) -> Option<&str> {
+    let rest = message.split("unknown field `").nth(1)?;
+    rest.split('`').next()
+}
+
+#[derive(Default)]
+struct Sections {
+    found: Vec<String>,
+    symptoms: String,
+    cause: String,
+    fix: Vec<String>,
+    prevention: Option<String>,
+    references: Option<String>,
+}
+
+impl Sections {
+    fn parse(body: &str) -> Sections {
+        let mut sections = Sections::default();
+        let mut current: Option<String> = None;
+        let mut text = String::new();
+        let mut in_heading = false;
+        let mut heading = String::new();
+        // Fix steps: items of the first ordered list directly under `## Fix`.
+        let mut list_depth = 0usize;
+        let mut fix_list_done = false;
+        let mut step: Option<String> = None;
+        let mut in_code_block = false;
+
+        let flush = |sections: &mut Sections, name: &Option<String>, text: &mut String| {
+            let body = std::mem::take(text).trim().to_owned();
+            match name.as_deref() {
+                Some("Symptoms") => sections.symptoms = body,
+                Some("Cause") => sections.cause = body,
+                Some("Prevention") => sections.prevention = Some(body),
+                Some("References") => sections.references = Some(body),
+                _ => {}
+            }
+        };
+
+        for event in Parser::new(body) {
+            match event {
+                Event::Start(Tag::Heading {
+                    level: HeadingLevel::H2,
+                    ..
+                }) => {
+                    flush(&mut sections, &current, &mut text);
+                    in_heading = true;
+                    heading.clear();
+                }
+                Event::End(TagEnd::Heading(HeadingLevel::H2)) => {
+                    in_heading = false;
+                    let name = heading.trim().to_owned();
+                    sections.found.push(name.clone());
+                    current = Some(name);
+                }
+                Event::Text(t) | Event::Code(t) if in_heading => heading.push_str(&t),
+                Event::Start(Tag::List(first)) => {
+                    list_depth += 1;
+                    if list_depth > 1 {
+                        push_text(&mut text, &mut step, "\n");
+                    }
+                    let _ = first;
+                }
+                Event::End(TagEnd::List(ordered)) => {
+                    list_depth -= 1;
+                    if list_depth == 0 && ordered && current.as_deref() == Some("Fix") {
+                        fix_list_done = true;
+                    }
+                }
+                Event::Start(Tag::Item) => {
+                    if list_depth == 1 && current.as_deref() == Some("Fix") && !fix_list_done {
+                        step = Some(String::new());
+                    } else {
+                        push_text(
+                            &mut text,
+                            &mut step,
+                            if list_depth > 1 { "  - " } else { "- " },
+                        );
+                    }
+                }
+                Event::End(TagEnd::Item) => {
+                    if list_depth == 1 {
+                        if let Some(done) = step.take() {
+                            sections.fix.push(done.trim().to_owned());
+                        }
+                    }
+                    push_text(&mut text, &mut step, "\n");
+                }
+                Event::Start(Tag::CodeBlock(kind)) => {
+                    in_code_block = true;
+                    let _ = matches!(kind, CodeBlockKind::Fenced(_));
+                    push_text(&mut text, &mut step, "\n");
+                }
+                Event::End(TagEnd::CodeBlock) => {
+                    in_code_block = false;
+                    push_text(&mut text, &mut step, "\n");
+                }
+                Event::Text(t) => {
+                    if in_code_block {
+                        // Indent code inside a step so it reads as a block under the step.
+                        let indented: String = t.lines().map(|l| format!("    {l}\n")).collect();
+                        push_text(&mut text, &mut step, &indented);
+                    } else {
+                        push_text(&mut text, &mut step, &t);
+                    }
+                }
+                Event::Code(t) => {
+                    push_text(&mut text, &mut step, "`");
+                    push_text(&mut text, &mut step, &t);
+                    push_text(&mut text, &mut step, "`");
+                }
+                Event::SoftBreak | Event::HardBreak => push_text(&mut text, &mut step, " "),
+                Event::End(TagEnd::Paragraph) => push_text(&mut text, &mut step, "\n"),
+                _ => {}
+            }
+        }
+        flush(&mut sections, &current, &mut text);
+        sections
+    }
+}
+
+/// Text goes to the open fix step if there is one, otherwise to the section text.
+fn push_text(text: &mut String, step: &mut Option<String>, s: &str) {
+    match step {
+        Some(step) => step.push_str(s),
+        None => text.push_str(s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    fn parse(text: &str) -> (Option<Article>, Vec<Diagnostic>) {
+        let src = SourceFile::new("kb/a.md", text);
+        let mut diags = Vec::new();
+        let article = parse_article(ArticleId::parse("a").unwrap(), &src, &mut diags);
+        (article, diags)
+    }
+
+    const GOOD: &str = "+++\ntitle = \"Secret expired\"\ntags = [\"secret\"]\nerror_codes = [\"AADSTS7000222\"]\n+++\n\n## Symptoms\n\n`AADSTS7000222` in the log.\n\n## Cause\n\nThe **secret** ran out.\n\n## Fix\n\n1. Open **Project settings** > **Service connections**.\n2. Run:\n   ```\n   az ad sp credential reset --id {app_id}\n   ```\n3. Re-run.\n\n## Prevention\n\nUse workload identity.\n";
+
+    #[test]
+    fn parses_front_matter_and_sections() {
+        let (article, diags) = parse(GOOD);
+        assert!(diags.is_empty(), "{diags:?}");
+        let a = article.unwrap();
+        assert_eq!(a.title, "Secret expired");
+        assert_eq!(a.error_codes, ["AADSTS7000222"]);
+        assert_eq!(a.symptoms, "`AADSTS7000222` in the log.");
+        assert_eq!(a.cause, "The secret ran out.");
+        assert_eq!(a.fix.len(), 3);
+        assert_eq!(a.fix[0], "Open Project settings > Service connections.");
+        assert!(
+            a.fix[1].contains("az ad sp credential reset --id {app_id}"),
+            "{:?}",
+            a.fix[1]
+        );
+        assert_eq!(a.prevention.as_deref(), Some("Use workload identity."));
+        assert!(a.body().starts_with("\n## Symptoms"));
+    }
+
+    #[test]
+    fn reports_missing_front_matter_and_sections() {
+        let (_, diags) = parse("# no front matter\n");
+        assert_eq!(diags[0].code, "missing-front-matter");
+        let (_, diags) = parse("+++\ntitle = \"t\"\n+++\n## Symptoms\nx\n");
+        let codes: Vec<_> = diags.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["missing-section", "missing-section"]);
+    }
+
+    #[test]
+    fn unknown_front_matter_field_points_at_it() {
+        let (_, diags) = parse("+++\ntitle = \"t\"\ntag = [\"x\"]\n+++\n");
+        assert_eq!(diags[0].code, "unknown-field");
+        assert_eq!(diags[0].span.as_ref().unwrap().start().line, 3);
+        assert!(diags[0].hint.as_deref().unwrap().contains("`tags`"));
+    }
+}

@@ -1,0 +1,30 @@
+//! arm-kb: classify failed Azure Pipelines logs against a knowledge base of Azure Resource
+//! Manager service-connection problems.
+//!
+//! Data flows from knowledge roots ([`kb`]) through rule loading ([`rules`]) into one
+//! matching engine ([`matcher`]) that streams logs into ranked findings, which
+//! [`render`] prints; [`search`] indexes the articles. [`cli`] and [`commands`] are the
+//! command line.
+
+pub mod cli;
+pub mod commands;
+pub mod diagnostics;
+pub mod ids;
+pub mod kb;
+pub mod matcher;
+pub mod render;
+pub mod rules;
+pub mod search;
+pub mod source;
+
+/// `--version`: the crate version and what the built-in knowledge base holds.
+pub const VERSION_LINE: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (built-in knowledge base ",
+    env!("ARM_KB_CONTENT_HASH"),
+    ": ",
+    env!("ARM_KB_ARTICLES"),
+    " articles, ",
+    env!("ARM_KB_RULES"),
+    " rules)"
+);

@@ -1,0 +1,264 @@
+//! Grouping hits into findings (one per article) and ranking them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::ids::{ArticleId, RuleId};
+use crate::kb::KnowledgeBase;
+use crate::rules::{Rule, Severity};
+
+/// Evidence lines kept per finding; the rest are counted.
+pub const MAX_EVIDENCE_PER_FINDING: usize = 5;
+/// Unexplained error lines kept per scan; the rest are counted.
+pub const MAX_ERROR_LINES: usize = 20;
+
+/// One line that made a rule fire.
+#[derive(Clone, Debug, Serialize)]
+pub struct Evidence {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<Arc<str>>,
+    pub line: u64,
+    pub text: String,
+    pub rule: RuleId,
+    pub captures: BTreeMap<String, String>,
+}
+
+/// An error-looking line that no rule explained.
+#[derive(Clone, Debug, Serialize)]
+pub struct ErrorLine {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<Arc<str>>,
+    pub line: u64,
+    pub text: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Stats {
+    pub bytes: u64,
+    pub lines: u64,
+}
+
+/// What one scan (or several merged) found, before ranking.
+#[derive(Debug, Default)]
+pub struct FindingSet {
+    pub file: Option<Arc<str>>,
+    by_article: HashMap<ArticleId, Accumulator>,
+    pub error_lines: Vec<ErrorLine>,
+    pub error_lines_total: u64,
+    pub stats: Stats,
+}
+
+#[derive(Debug)]
+struct Accumulator {
+    severity: Severity,
+    priority: u8,
+    rules: Vec<RuleId>,
+    evidence: Vec<Evidence>,
+    total: u64,
+    /// Earliest evidence: (input order, line).
+    first: (usize, u64),
+    input_order: usize,
+}
+
+impl FindingSet {
+    pub fn new(file: Option<Arc<str>>) -> FindingSet {
+        FindingSet {
+            file,
+            ..FindingSet::default()
+        }
+    }
+
+    /// Records that `rule` fired on a line.
+    pub fn add(
+        &mut self,
+        rule: &Rule,
+        line: u64,
+        text: String,
+        captures: BTreeMap<String, String>,
+    ) {
+        let (article, severity, priority) = (&rule.article, rule.severity, rule.priority);
+        let rule = &rule.id;
+        let acc = self
+            .by_article
+            .entry(article.clone())
+            .or_insert_with(|| Accumulator {
+                severity,
+                priority,
+                rules: Vec::new(),
+                evidence: Vec::new(),
+                total: 0,
+                first: (0, line),
+                input_order: 0,
+            });
+        acc.severity = acc.severity.max(severity);
+        acc.priority = acc.priority.max(priority);
+        if !acc.rules.contains(rule) {
+            acc.rules.push(rule.clone());
+        }
+        acc.first.1 = acc.first.1.min(line);
+        // A line firing several rules of one article is one piece of evidence.
+        if acc.evidence.iter().any(|e| e.line == line) {
+            return;
+        }
+        acc.total += 1;
+        let evidence = Evidence {
+            file: self.file.clone(),
+            line,
+            text,
+            rule: rule.clone(),
+            captures,
+        };
+        if acc.evidence.len() < MAX_EVIDENCE_PER_FINDING {
+            acc.evidence.push(evidence);
+            acc.evidence.sort_by_key(|e| e.line);
+        } else if let Some(last) = acc.evidence.last() {
+            // Keep the earliest lines: a window signature may report lines out of order.
+            if line < last.line {
+                acc.evidence.pop();
+                acc.evidence.push(evidence);
+                acc.evidence.sort_by_key(|e| e.line);
+            }
+        }
+    }
+
+    pub fn add_error_line(&mut self, line: u64, text: String) {
+        self.error_lines_total += 1;
+        if self.error_lines.len() < MAX_ERROR_LINES {
+            self.error_lines.push(ErrorLine {
+                file: self.file.clone(),
+                line,
+                text,
+            });
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_article.is_empty()
+    }
+
+    /// Merges the scan of a later input into this one.
+    pub fn merge(&mut self, other: FindingSet, other_order: usize) {
+        for (article, mut acc) in other.by_article {
+            acc.first.0 = other_order;
+            acc.input_order = other_order;
+            match self.by_article.get_mut(&article) {
+                None => {
+                    self.by_article.insert(article, acc);
+                }
+                Some(mine) => {
+                    mine.severity = mine.severity.max(acc.severity);
+                    mine.priority = mine.priority.max(acc.priority);
+                    for r in acc.rules {
+                        if !mine.rules.contains(&r) {
+                            mine.rules.push(r);
+                        }
+                    }
+                    mine.total += acc.total;
+                    let room = MAX_EVIDENCE_PER_FINDING.saturating_sub(mine.evidence.len());
+                    mine.evidence.extend(acc.evidence.into_iter().take(room));
+                    mine.first = mine.first.min(acc.first);
+                }
+            }
+        }
+        self.error_lines_total += other.error_lines_total;
+        let room = MAX_ERROR_LINES.saturating_sub(self.error_lines.len());
+        self.error_lines
+            .extend(other.error_lines.into_iter().take(room));
+        self.stats.bytes += other.stats.bytes;
+        self.stats.lines += other.stats.lines;
+    }
+
+    /// Ranks the findings: severity, then priority, then evidence count, then earliest line.
+    pub fn into_report(self, kb: &KnowledgeBase) -> Report {
+        let mut findings: Vec<Finding> = self
+            .by_article
+            .into_iter()
+            .map(|(article, acc)| {
+                let captures = merged_captures(&acc.evidence);
+                let (title, fix) = match kb.articles.get(&article) {
+                    Some(a) => (
+                        a.title.clone(),
+                        a.fix
+                            .iter()
+                            .map(|s| crate::render::fill_placeholders(s, Some(&captures)))
+                            .collect(),
+                    ),
+                    None => (article.to_string(), Vec::new()),
+                };
+                Finding {
+                    article,
+                    title,
+                    severity: acc.severity,
+                    score: acc.priority,
+                    rules: acc.rules,
+                    evidence: acc.evidence,
+                    evidence_total: acc.total,
+                    fix,
+                    first: acc.first,
+                }
+            })
+            .collect();
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(b.score.cmp(&a.score))
+                .then(b.evidence_total.cmp(&a.evidence_total))
+                .then(a.first.cmp(&b.first))
+                .then(a.article.cmp(&b.article))
+        });
+        Report {
+            findings,
+            stats: self.stats,
+            error_lines: self.error_lines,
+            error_lines_total: self.error_lines_total,
+        }
+    }
+}
+
+/// The first value seen for each capture name across the evidence.
+fn merged_captures(evidence: &[Evidence]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for e in evidence {
+        for (k, v) in &e.captures {
+            if !v.is_empty() && v != "***" {
+                out.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+    out
+}
+
+/// A ranked finding: one article, with its evidence and its fix.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub article: ArticleId,
+    pub title: String,
+    pub severity: Severity,
+    /// The highest priority among the rules that fired (0–100).
+    pub score: u8,
+    pub rules: Vec<RuleId>,
+    pub evidence: Vec<Evidence>,
+    pub evidence_total: u64,
+    /// Fix steps, with placeholders filled from the captures where possible.
+    pub fix: Vec<String>,
+    #[serde(skip)]
+    pub first: (usize, u64),
+}
+
+impl Finding {
+    /// Every captured value, first occurrence per name.
+    pub fn captures(&self) -> BTreeMap<String, String> {
+        merged_captures(&self.evidence)
+    }
+}
+
+/// Everything `match` reports.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub stats: Stats,
+    pub error_lines: Vec<ErrorLine>,
+    pub error_lines_total: u64,
+}

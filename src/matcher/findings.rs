@@ -23,6 +23,12 @@ pub struct Evidence {
     pub text: String,
     pub rule: RuleId,
     pub captures: BTreeMap<String, String>,
+    /// Lines before the evidence line, `(line, text)`, when context was asked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub context_before: Vec<(u64, String)>,
+    /// Lines after the evidence line, `(line, text)`, when context was asked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub context_after: Vec<(u64, String)>,
 }
 
 /// An error-looking line that no rule explained.
@@ -109,6 +115,8 @@ impl FindingSet {
             text,
             rule: rule.clone(),
             captures,
+            context_before: Vec::new(),
+            context_after: Vec::new(),
         };
         if acc.evidence.len() < MAX_EVIDENCE_PER_FINDING {
             acc.evidence.push(evidence);

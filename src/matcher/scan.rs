@@ -24,12 +24,18 @@ const ESC: u8 = 0x1b;
 pub struct ScanOptions {
     /// Initial read-buffer size; it grows only to hold a long line.
     pub buffer_size: usize,
+    /// Lines of context to keep before each evidence line (`-B`).
+    pub context_before: usize,
+    /// Lines of context to keep after each evidence line (`-A`).
+    pub context_after: usize,
 }
 
 impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
             buffer_size: 256 << 10,
+            context_before: 0,
+            context_after: 0,
         }
     }
 }

@@ -55,12 +55,110 @@ pub enum Command {
     Show(ShowArgs),
     /// List the articles (or the rules).
     List(ListArgs),
+    /// Print a shell completion script, e.g. `arm-kb completions bash > ~/.local/share/bash-completion/completions/arm-kb`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `arm-kb man | man -l -`.
+    Man,
+    /// Check every loaded root: formats, regexes, article links, examples; reports every
+    /// problem at once.
+    ///
+    /// Exit status: 0 when clean, 1 when there are errors (or warnings with
+    /// --deny-warnings), 2 when a root cannot be read.
+    Check(CheckArgs),
+    /// Run every rule's examples and counterexamples (or those of the rules named).
+    ///
+    /// Exit status: 0 when all pass, 1 when any fails, 2 on error (unknown rule id).
+    Test(TestArgs),
+    /// Show, line by line, why a rule fires or does not fire on a log.
+    ///
+    /// Exit status: 0 when the rule fires, 1 when it does not, 2 on error.
+    Explain(ExplainArgs),
+    /// Create a new article or rule, with every field explained in comments.
+    #[command(subcommand)]
+    New(NewCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+
+    /// Treat warnings as errors (exit 1 when there is any).
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Rule ids to test; every rule when none is given.
+    #[arg(value_name = "RULE_ID")]
+    pub rules: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The rule to explain (see `arm-kb list --rules`).
+    #[arg(value_name = "RULE_ID")]
+    pub rule: String,
+
+    /// The log to explain the rule on; standard input when not given (or `-`).
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NewCommand {
+    /// Create `kb/<ID>.md` in the root given with --kb.
+    Article(NewArticleArgs),
+    /// Append a rule to `rules/<ARTICLE>.toml` (or --file) in the root given with --kb.
+    Rule(NewRuleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NewArticleArgs {
+    /// The article id: lowercase letters, digits and `-` (it becomes the file name).
+    #[arg(value_name = "ID")]
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NewRuleArgs {
+    /// The rule id, e.g. `team.my-article.some-error`.
+    #[arg(value_name = "ID")]
+    pub id: String,
+
+    /// The article the rule points to (in the root or any other loaded root).
+    #[arg(long, value_name = "ARTICLE")]
+    pub article: String,
+
+    /// The rule file to append to, inside the root's `rules/` folder (default:
+    /// `<ARTICLE>.toml`).
+    #[arg(long, value_name = "NAME")]
+    pub file: Option<String>,
+
+    /// A log to propose keywords, a pattern and an example from (with --line).
+    #[arg(long, value_name = "FILE", requires = "line")]
+    pub from_log: Option<PathBuf>,
+
+    /// The line of --from-log that shows the error (1-based).
+    #[arg(long, value_name = "N", requires = "from_log")]
+    pub line: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum MatchFormat {
+    /// For people: findings with evidence, captured values and the fix.
     Text,
+    /// One JSON document: findings and statistics.
     Json,
+    /// One JSON object per finding per line (same fields as in `json`).
+    Jsonl,
+    /// A Markdown report headed by `#`, for a ticket or a summary page.
+    Markdown,
+    /// Azure Pipelines logging commands: one `##vso[task.logissue]` per finding.
+    AzureDevops,
+    /// GitHub Actions workflow commands: one `::error`/`::warning` per finding.
+    Github,
 }
 
 #[derive(Debug, Args)]
@@ -73,7 +171,7 @@ pub struct MatchArgs {
     pub format: MatchFormat,
 
     /// When no rule matches, search the knowledge base with the log's error lines and
-    /// list "possibly related" articles (default: on for text, off for JSON).
+    /// list "possibly related" articles (default: on for text and Markdown, off otherwise).
     #[arg(long, overrides_with = "no_suggest")]
     pub suggest: bool,
 
@@ -84,6 +182,33 @@ pub struct MatchArgs {
     /// List the error lines (`##[error]`, `ERROR:`, `Error:`…) that no rule explains.
     #[arg(long)]
     pub unexplained: bool,
+
+    /// Print nothing and write no summary; only the exit status tells whether there is a
+    /// finding.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Lines of context to show before and after each evidence line (text, Markdown).
+    #[arg(short = 'C', long, value_name = "N")]
+    pub context: Option<usize>,
+
+    /// Lines of context to show before each evidence line (overrides -C).
+    #[arg(short = 'B', long, value_name = "N")]
+    pub before_context: Option<usize>,
+
+    /// Lines of context to show after each evidence line (overrides -C).
+    #[arg(short = 'A', long, value_name = "N")]
+    pub after_context: Option<usize>,
+
+    /// Also write the findings as a Markdown report to FILE; with `--format azure-devops`
+    /// the report is attached to the run's summary page.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+
+    /// Print secrets found in the log as they are (tokens, client secrets, keys and
+    /// passwords are masked as `***` by default).
+    #[arg(long)]
+    pub no_redact: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -129,4 +254,11 @@ pub struct ListArgs {
 
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }

@@ -106,7 +106,10 @@ impl Diagnostic {
         let mut group: Group<'_> = Group::with_title(level.primary_title(title.as_str()));
         if let Some(span) = &self.span {
             let text = span.source.text.as_str();
-            let mut range = span.range.start.min(text.len())..span.range.end.min(text.len());
+            // A span from a hand-computed offset may fall inside a character: widen it
+            // to whole characters rather than fail.
+            let mut range = prev_char_boundary(text, span.range.start.min(text.len()))
+                ..next_char_boundary(text, span.range.end.min(text.len()));
             if range.is_empty() && range.end < text.len() {
                 range.end = next_char_boundary(text, range.end + 1);
             }
@@ -150,6 +153,13 @@ impl Diagnostic {
             "hint": self.hint,
         })
     }
+}
+
+fn prev_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 fn next_char_boundary(text: &str, mut i: usize) -> usize {

@@ -6,12 +6,14 @@
 //! [`render`] prints; [`search`] indexes the articles. [`cli`] and [`commands`] are the
 //! command line.
 
+pub mod authoring;
 pub mod cli;
 pub mod commands;
 pub mod diagnostics;
 pub mod ids;
 pub mod kb;
 pub mod matcher;
+pub mod redact;
 pub mod render;
 pub mod rules;
 pub mod search;

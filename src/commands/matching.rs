@@ -1,52 +1,86 @@
-//! `arm-kb match`: scan logs, rank findings, print them.
+//! `arm-kb match`: scan logs, rank findings, mask secrets, print them in the chosen format.
 
-use std::fs::File;
-use std::io::{self, Write};
+use std::fs::{File, OpenOptions};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
 use super::{CommandError, EXIT_ERROR, EXIT_NO_MATCH, EXIT_OK, load_kb, print_diagnostics};
 use crate::cli::{GlobalArgs, MatchArgs, MatchFormat};
 use crate::diagnostics::DiagnosticSeverity;
-use crate::matcher::{Engine, FindingSet, ScanError, ScanOptions};
-use crate::render::findings::{MatchOutput, to_json, write_text};
+use crate::matcher::{Engine, FindingSet, ScanError, ScanOptions, Scanner};
+use crate::render::ci::{write_azure, write_azure_upload_summary, write_github};
+use crate::render::findings::{MatchOutput, to_json, write_jsonl, write_text};
+use crate::render::markdown;
 use crate::search::SearchIndex;
 
 /// How many "possibly related" articles to suggest.
 const SUGGESTIONS: usize = 3;
+/// Files at least this large get a progress bar (when stderr is a terminal).
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+/// Variables set by CI systems; their logs are no terminal for a progress bar.
+const CI_VARIABLES: [&str; 3] = ["CI", "TF_BUILD", "GITHUB_ACTIONS"];
+/// Where GitHub Actions collects the Markdown of a job's summary page.
+const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
+/// How standard input is named in the output.
+const STDIN_NAME: &str = "<stdin>";
 
 pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<u8, CommandError> {
     let kb = load_kb(global)?;
-    let suggest = if args.no_suggest {
+    let suggest = if args.no_suggest || args.quiet {
         false
     } else {
-        args.suggest || args.format == MatchFormat::Text
+        args.suggest || matches!(args.format, MatchFormat::Text | MatchFormat::Markdown)
     };
     let engine = Engine::new(&kb, suggest || args.unexplained);
+    let options = ScanOptions {
+        context_before: args.before_context.or(args.context).unwrap_or(0),
+        context_after: args.after_context.or(args.context).unwrap_or(0),
+        ..ScanOptions::default()
+    };
 
     let files: Vec<&Path> = args.files.iter().map(PathBuf::as_path).collect();
     let from_stdin = files.is_empty() || files == [Path::new("-")];
     let mut failed = false;
     let mut merged = FindingSet::new(None);
-    if from_stdin {
+    let inputs: Vec<String> = if from_stdin {
         let mut set = FindingSet::new(None);
-        match engine
-            .scanner(ScanOptions::default())
-            .scan(io::stdin().lock(), &mut set)
-        {
+        match engine.scanner(options).scan(io::stdin().lock(), &mut set) {
             Ok(()) => merged.merge(set, 0),
-            Err(e) => failed |= report_scan_error("<stdin>", e)?,
+            Err(e) => failed |= report_scan_error(STDIN_NAME, e)?,
         }
+        vec![STDIN_NAME.to_owned()]
     } else {
-        for (order, result) in scan_files(&engine, &files).into_iter().enumerate() {
+        let progress = progress_wanted().then(MultiProgress::new);
+        let results = scan_files(&engine, &files, options, progress.as_ref());
+        for (order, result) in results.into_iter().enumerate() {
             match result {
                 Ok(set) => merged.merge(set, order),
                 Err(e) => failed |= report_scan_error(&files[order].display().to_string(), e)?,
             }
         }
-    }
+        files.iter().map(|f| f.display().to_string()).collect()
+    };
     let report = merged.into_report(&kb);
+    // The one place where the report is masked: every format below sees only this.
+    let report = if args.no_redact {
+        report
+    } else {
+        crate::redact::report(report)
+    };
+    let exit = if failed {
+        EXIT_ERROR
+    } else if report.findings.is_empty() {
+        EXIT_NO_MATCH
+    } else {
+        EXIT_OK
+    };
+    if args.quiet {
+        return Ok(exit);
+    }
 
     let suggestions = if suggest && report.findings.is_empty() && !report.error_lines.is_empty() {
         let index = SearchIndex::build(&kb)?;
@@ -62,6 +96,7 @@ pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<u8, CommandError> {
         suggestions: suggestions.as_deref(),
         unexplained: args.unexplained,
         show_files: files.len() > 1,
+        inputs: &inputs,
     };
     let mut out = anstream::stdout().lock();
     match args.format {
@@ -70,15 +105,73 @@ pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<u8, CommandError> {
             serde_json::to_writer_pretty(&mut out, &to_json(&output)).map_err(io::Error::other)?;
             writeln!(out)?;
         }
+        MatchFormat::Jsonl => write_jsonl(&mut out, &output)?,
+        MatchFormat::Markdown => markdown::write_markdown(&mut out, &output)?,
+        MatchFormat::AzureDevops => write_azure(&mut out, &output)?,
+        MatchFormat::Github => {
+            write_github(&mut out, &output)?;
+            if let Some(path) = std::env::var_os(GITHUB_STEP_SUMMARY).filter(|p| !p.is_empty()) {
+                append_summary(Path::new(&path), &output)?;
+            }
+        }
+    }
+    if let Some(path) = &args.summary {
+        write_summary(path, &output)?;
+        if args.format == MatchFormat::AzureDevops {
+            let absolute = std::path::absolute(path).map_err(|source| CommandError::File {
+                path: path.clone(),
+                source,
+            })?;
+            write_azure_upload_summary(&mut out, &absolute)?;
+        }
     }
     out.flush()?;
-    Ok(if failed {
-        EXIT_ERROR
-    } else if report.findings.is_empty() {
-        EXIT_NO_MATCH
-    } else {
-        EXIT_OK
+    Ok(exit)
+}
+
+/// `--summary FILE`: the Markdown report, replacing the file.
+fn write_summary(path: &Path, output: &MatchOutput<'_>) -> Result<(), CommandError> {
+    std::fs::write(path, markdown::report(output)).map_err(|source| CommandError::File {
+        path: path.to_owned(),
+        source,
     })
+}
+
+/// GitHub's step summary file collects the Markdown of every step: append, never replace.
+fn append_summary(path: &Path, output: &MatchOutput<'_>) -> Result<(), CommandError> {
+    let file_error = |source| CommandError::File {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(file_error)?;
+    let report = markdown::report(output);
+    file.write_all(format!("{report}\n").as_bytes())
+        .map_err(file_error)
+}
+
+/// A progress bar only for a person watching a terminal: never in a pipe or a CI log.
+fn progress_wanted() -> bool {
+    io::stderr().is_terminal()
+        && !CI_VARIABLES
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|value| !value.is_empty()))
+}
+
+fn progress_bar(progress: &MultiProgress, len: u64, name: &str) -> ProgressBar {
+    let style = ProgressStyle::with_template(
+        "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
+    )
+    .expect("valid progress template")
+    .progress_chars("=> ");
+    progress.add(
+        ProgressBar::new(len)
+            .with_style(style)
+            .with_message(name.to_owned()),
+    )
 }
 
 /// Prints a scan failure; returns true (the run has failed) or an error for broken rules.
@@ -95,8 +188,34 @@ fn report_scan_error(name: &str, e: ScanError) -> Result<bool, CommandError> {
     }
 }
 
+/// Scans one file, behind a progress bar when it is large and bars are wanted.
+fn scan_file(
+    scanner: &mut Scanner<'_, '_>,
+    path: &Path,
+    set: &mut FindingSet,
+    progress: Option<&MultiProgress>,
+) -> Result<(), ScanError> {
+    let file = File::open(path)?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    match progress {
+        Some(progress) if len >= PROGRESS_MIN_BYTES => {
+            let bar = progress_bar(progress, len, &path.display().to_string());
+            let reader: Box<dyn Read> = Box::new(bar.wrap_read(file));
+            let result = scanner.scan(reader, set);
+            bar.finish_and_clear();
+            result
+        }
+        _ => scanner.scan(file, set),
+    }
+}
+
 /// Scans files in parallel, one file per worker; results in input order.
-fn scan_files(engine: &Engine<'_>, files: &[&Path]) -> Vec<Result<FindingSet, ScanError>> {
+fn scan_files(
+    engine: &Engine<'_>,
+    files: &[&Path],
+    options: ScanOptions,
+    progress: Option<&MultiProgress>,
+) -> Vec<Result<FindingSet, ScanError>> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(files.len())
@@ -107,16 +226,13 @@ fn scan_files(engine: &Engine<'_>, files: &[&Path]) -> Vec<Result<FindingSet, Sc
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
-                let mut scanner = engine.scanner(ScanOptions::default());
+                let mut scanner = engine.scanner(options);
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
                     let name: Arc<str> = Arc::from(path.display().to_string());
                     let mut set = FindingSet::new(Some(name));
-                    let result = File::open(path)
-                        .map_err(ScanError::from)
-                        .and_then(|f| scanner.scan(f, &mut set))
-                        .map(|()| set);
+                    let result = scan_file(&mut scanner, path, &mut set, progress).map(|()| set);
                     results.lock().expect("no worker panics")[i] = Some(result);
                 }
             });

@@ -1,10 +1,15 @@
 //! One module per subcommand; this one sets up what they share: loading the knowledge
 //! base, reporting diagnostics, colour and exit codes.
 
+mod check;
+mod completions;
+mod explain;
 mod list;
 mod matching;
+mod new;
 mod search;
 mod show;
+mod test;
 
 use std::io::{self, Write};
 
@@ -33,6 +38,12 @@ pub enum CommandError {
     Search(#[from] crate::search::SearchError),
     #[error("{0}")]
     Usage(String),
+    /// An output file (e.g. `match --summary`) could not be written.
+    #[error("{}: {source}", path.display())]
+    File {
+        path: std::path::PathBuf,
+        source: io::Error,
+    },
 }
 
 pub fn run(cli: Cli) -> u8 {
@@ -46,6 +57,12 @@ pub fn run(cli: Cli) -> u8 {
         Command::Search(args) => search::run(&cli.global, args),
         Command::Show(args) => show::run(&cli.global, args),
         Command::List(args) => list::run(&cli.global, args),
+        Command::Completions(args) => completions::run_completions(args),
+        Command::Man => completions::run_man(),
+        Command::Check(args) => check::run(&cli.global, args),
+        Command::Test(args) => test::run(&cli.global, args),
+        Command::Explain(args) => explain::run(&cli.global, args),
+        Command::New(command) => new::run(&cli.global, command),
     };
     match result {
         Ok(code) => code,

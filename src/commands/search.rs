@@ -28,9 +28,14 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<u8, CommandError> {
         }
         OutputFormat::Text => {
             if hits.is_empty() {
+                // The query may hold terminal control codes (pasted log text): never echo them.
+                let shown: String = query
+                    .chars()
+                    .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+                    .collect();
                 writeln!(
                     out,
-                    "no article matches `{query}` (`arm-kb list` shows them all)"
+                    "no article matches `{shown}` (`arm-kb list` shows them all)"
                 )?;
             }
             for (i, h) in hits.iter().enumerate() {

@@ -67,8 +67,8 @@ pub fn parse_article(
         );
         return None;
     };
-    let front: FrontMatter = match toml::from_str(&text[fm_range.clone()]) {
-        Ok(front) => front,
+    let front: Option<FrontMatter> = match toml::from_str(&text[fm_range.clone()]) {
+        Ok(front) => Some(front),
         Err(err) => {
             let span = err.span().map_or(fm_range.start..fm_range.start, |s| {
                 fm_range.start + s.start..fm_range.start + s.end
@@ -93,16 +93,23 @@ pub fn parse_article(
                 d = d.hint("add `title = \"...\"`: the title users see in findings and search");
             }
             diags.push(d);
-            return None;
+            // Keep going: the body's problems are reported in the same run.
+            None
         }
     };
-    if front.title.trim().is_empty() {
+    if front.as_ref().is_some_and(|f| f.title.trim().is_empty()) {
         diags.push(
             Diagnostic::error("missing-title", "article title is empty")
                 .at(SourceSpan::new(source, fm_range.clone())),
         );
     }
     let sections = Sections::parse(&text[body_start..]);
+    // Missing sections are reported on the body's first line (blank lines skipped).
+    let first_line = {
+        let start = body_start + (text.len() - body_start - text[body_start..].trim_start().len());
+        let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        start..end.max(start)
+    };
     for name in REQUIRED_SECTIONS {
         if !sections.found.iter().any(|s| s == name) {
             diags.push(
@@ -110,7 +117,7 @@ pub fn parse_article(
                     "missing-section",
                     format!("article has no `## {name}` section"),
                 )
-                .at(SourceSpan::new(source, body_start..body_start))
+                .at(SourceSpan::new(source, first_line.clone()))
                 .hint(
                     "every article needs `## Symptoms`, `## Cause` and `## Fix` (numbered steps)",
                 ),
@@ -120,10 +127,11 @@ pub fn parse_article(
     if sections.found.iter().any(|s| s == "Fix") && sections.fix.is_empty() {
         diags.push(
             Diagnostic::error("fix-without-steps", "`## Fix` has no numbered steps")
-                .at(SourceSpan::new(source, body_start..body_start))
+                .at(SourceSpan::new(source, first_line.clone()))
                 .hint("write the fix as a numbered list: `1. ...`"),
         );
     }
+    let front = front?;
     Some(Article {
         id,
         title: front.title.trim().to_owned(),

@@ -142,6 +142,13 @@ impl FindingSet {
         }
     }
 
+    /// Every kept piece of evidence, for the scanner to fill in context lines.
+    pub(crate) fn evidence_mut(&mut self) -> impl Iterator<Item = &mut Evidence> {
+        self.by_article
+            .values_mut()
+            .flat_map(|acc| acc.evidence.iter_mut())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.by_article.is_empty()
     }

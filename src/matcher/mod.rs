@@ -2,23 +2,32 @@
 //!
 //! One aho-corasick automaton holds every rule's keywords (ASCII case-insensitive); it is
 //! the only structure built eagerly. A line becomes a *candidate* when a keyword hits it
-//! (or when it holds an ANSI escape, which could split a keyword); only the rules whose
-//! keywords hit a candidate line run their regexes, compiled on first use.
+//! (the scanner removes ANSI escapes before searching, so a colour code cannot split a
+//! keyword); only the rules whose keywords hit a candidate line run their regexes,
+//! compiled on first use. Rules without keywords share one `RegexSet`, run only on lines
+//! that no keyword rule explained.
 
 mod findings;
 mod scan;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use regex::bytes::{RegexSet, RegexSetBuilder};
 
-pub use findings::{ErrorLine, Evidence, Finding, FindingSet, Report, Stats};
+pub use findings::{
+    ErrorLine, Evidence, Finding, FindingSet, MAX_EVIDENCE_PER_FINDING, Report, Stats,
+};
 pub use scan::{MAX_LINE_BYTES, ScanError, ScanOptions, Scanner};
 
 use crate::diagnostics::Diagnostic;
 use crate::kb::KnowledgeBase;
-use crate::rules::Rule;
+use crate::rules::{REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT, Rule, RuleKind};
+
+/// Up to this many keyword bytes the automaton is a DFA (fastest to search, but its size
+/// grows with the keywords); above, a contiguous NFA keeps memory and build time low.
+const DFA_MAX_KEYWORD_BYTES: usize = 32 << 10;
 
 /// Literals that mark a line as an error line, for `--unexplained` and suggestions.
 pub const ERROR_MARKERS: [&str; 4] = ["##[error]", "error:", "fatal:", "exception:"];
@@ -40,9 +49,18 @@ pub struct Engine<'kb> {
     pub kb: &'kb KnowledgeBase,
     automaton: AhoCorasick,
     targets: Vec<KeywordTargets>,
-    /// Rules without a usable keyword: they run on every line.
+    /// Rules without a usable keyword: tried on every line no keyword rule explained.
     unfiltered: Vec<u32>,
+    /// One set over the regexes of `unfiltered`, built on first use.
+    unfiltered_set: OnceLock<Result<Option<UnfilteredSet>, Box<Diagnostic>>>,
     track_error_lines: bool,
+}
+
+/// The regexes of the keyword-less rules in one `RegexSet`.
+struct UnfilteredSet {
+    set: RegexSet,
+    /// The rule of each regex of the set.
+    owner: Vec<u32>,
 }
 
 impl<'kb> Engine<'kb> {
@@ -76,9 +94,16 @@ impl<'kb> Engine<'kb> {
                 targets[s].error_marker = true;
             }
         }
+        let keyword_bytes: usize = keywords.iter().map(String::len).sum();
+        let kind = if keyword_bytes <= DFA_MAX_KEYWORD_BYTES {
+            AhoCorasickKind::DFA
+        } else {
+            AhoCorasickKind::ContiguousNFA
+        };
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(Some(kind))
             .build(&keywords)
             .expect("keywords are plain literals");
         Engine {
@@ -86,8 +111,61 @@ impl<'kb> Engine<'kb> {
             automaton,
             targets,
             unfiltered,
+            unfiltered_set: OnceLock::new(),
             track_error_lines,
         }
+    }
+
+    /// Whether some rule has no keyword (so every line must be looked at).
+    pub(crate) fn has_unfiltered(&self) -> bool {
+        !self.unfiltered.is_empty()
+    }
+
+    /// Puts into `out` the keyword-less rules that may fire on `text`, in rule order.
+    pub(crate) fn unfiltered_candidates(
+        &self,
+        text: &[u8],
+        out: &mut Vec<u32>,
+    ) -> Result<(), ScanError> {
+        let set = self
+            .unfiltered_set
+            .get_or_init(|| self.build_unfiltered_set())
+            .as_ref()
+            .map_err(|d| ScanError::Rule(d.clone()))?;
+        match set {
+            Some(set) => {
+                out.extend(set.set.matches(text).iter().map(|i| set.owner[i]));
+                out.dedup();
+            }
+            // The set would be too big: every keyword-less rule runs on its own.
+            None => out.extend_from_slice(&self.unfiltered),
+        }
+        Ok(())
+    }
+
+    /// Compiles each keyword-less rule (so a bad regex is reported against its rule), then
+    /// their regexes (and the vetoes of windowed ones, which must see every line) as one set.
+    fn build_unfiltered_set(&self) -> Result<Option<UnfilteredSet>, Box<Diagnostic>> {
+        let mut patterns = Vec::new();
+        let mut owner = Vec::new();
+        for &index in &self.unfiltered {
+            let rule = self.rule(index);
+            rule.compiled().map_err(|d| Box::new(d.clone()))?;
+            let vetoes = match rule.kind {
+                RuleKind::Patterns(_) => &[][..],
+                RuleKind::All { .. } => &rule.unless[..],
+            };
+            for p in rule.patterns().iter().chain(vetoes) {
+                patterns.push(p.regex.as_str());
+                owner.push(index);
+            }
+        }
+        Ok(RegexSetBuilder::new(&patterns)
+            .size_limit(REGEX_SIZE_LIMIT.saturating_mul(patterns.len().max(1)))
+            .nest_limit(REGEX_NEST_LIMIT)
+            .build()
+            .ok()
+            .map(|set| UnfilteredSet { set, owner }))
     }
 
     pub fn rule(&self, index: u32) -> &'kb Rule {

@@ -1,8 +1,13 @@
 //! The streaming scanner: reads big buffers, searches them with the prefilter, and looks
 //! at single lines only around a hit. Memory stays bounded whatever the input size.
+//!
+//! Per read buffer (a *region* of whole lines): ANSI escape sequences are removed in place
+//! (so a keyword split by a colour code is still found, and rules see plain text), the
+//! automaton runs over the whole region, and only the lines holding a hit are cut out
+//! (with memchr) and given to the rules whose keywords hit. Lines are counted once per
+//! region with a vectorised count, never one by one.
 
-use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::{self, Read};
 
 use aho_corasick::Input;
@@ -62,12 +67,38 @@ struct WindowState {
     last_veto: Option<u64>,
 }
 
+/// Context lines gathered for one line that a rule matched.
+#[derive(Debug, Default)]
+struct LineContext {
+    before: Vec<(u64, String)>,
+    after: Vec<(u64, String)>,
+    /// After-lines still to come (from the next region).
+    after_missing: usize,
+}
+
+/// What a region's last line is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RegionEnd {
+    /// The region ends with a newline.
+    Newline,
+    /// The input ended without a final newline: the last line is complete.
+    Eof,
+    /// A piece of an overlong line: the last line continues in the next region.
+    Piece,
+}
+
 /// Scans inputs with one engine. Holds the per-input state of multi-line signatures.
 pub struct Scanner<'e, 'kb> {
     engine: &'e Engine<'kb>,
     options: ScanOptions,
     windows: BTreeMap<u32, WindowState>,
     candidates: Vec<u32>,
+    /// Set by `eval_rule` when a regex matched the current line.
+    line_matched: bool,
+    /// Context of matched lines, by line number; only when context was asked for.
+    contexts: BTreeMap<u64, LineContext>,
+    /// The last `context_before` complete lines of earlier regions.
+    tail: VecDeque<(u64, String)>,
 }
 
 impl<'e, 'kb> Scanner<'e, 'kb> {
@@ -77,12 +108,21 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
             options,
             windows: BTreeMap::new(),
             candidates: Vec::new(),
+            line_matched: false,
+            contexts: BTreeMap::new(),
+            tail: VecDeque::new(),
         }
+    }
+
+    fn wants_context(&self) -> bool {
+        self.options.context_before > 0 || self.options.context_after > 0
     }
 
     /// Scans `reader` to its end, adding to `out`.
     pub fn scan<R: Read>(&mut self, mut reader: R, out: &mut FindingSet) -> Result<(), ScanError> {
         self.windows.clear();
+        self.contexts.clear();
+        self.tail.clear();
         let mut buf = vec![0u8; self.options.buffer_size.max(1)];
         let mut len = 0usize;
         // Line number of buf[0].
@@ -93,9 +133,11 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
                     buf.resize((buf.len() * 2).min(MAX_LINE_BYTES), 0);
                 } else {
                     // One line fills the whole buffer: match this piece, keep the tail.
-                    self.process(&buf[..len], line_no, out)?;
-                    buf.copy_within(len - PIECE_OVERLAP..len, 0);
-                    len = PIECE_OVERLAP;
+                    let (_, kept) =
+                        self.process(&mut buf[..len], line_no, RegionEnd::Piece, out)?;
+                    let overlap = PIECE_OVERLAP.min(kept);
+                    buf.copy_within(kept - overlap..kept, 0);
+                    len = overlap;
                 }
             }
             let n = match reader.read(&mut buf[len..]) {
@@ -109,100 +151,122 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
             out.stats.bytes += n as u64;
             if let Some(pos) = memrchr(b'\n', &buf[fresh..len]) {
                 let end = fresh + pos + 1;
-                line_no += self.process(&buf[..end], line_no, out)?;
+                let (newlines, _) =
+                    self.process(&mut buf[..end], line_no, RegionEnd::Newline, out)?;
+                line_no += newlines;
                 buf.copy_within(end..len, 0);
                 len -= end;
             }
         }
         if len > 0 {
-            self.process(&buf[..len], line_no, out)?;
+            self.process(&mut buf[..len], line_no, RegionEnd::Eof, out)?;
             line_no += 1;
         }
         out.stats.lines += line_no - 1;
+        if self.wants_context() {
+            self.attach_contexts(out);
+        }
         Ok(())
     }
 
-    /// Processes whole lines (the region ends at a newline, or at the input's end).
-    /// Returns the number of newlines in the region.
+    /// Processes whole lines (the region ends at a newline, at the input's end, or is a
+    /// piece of an overlong line). Strips ANSI escapes in place first. Returns the number
+    /// of newlines in the region and its length after stripping.
     fn process(
         &mut self,
-        region: &[u8],
+        region: &mut [u8],
         first_line: u64,
+        end_kind: RegionEnd,
         out: &mut FindingSet,
-    ) -> Result<u64, ScanError> {
+    ) -> Result<(u64, usize), ScanError> {
+        let kept = match memchr(ESC, region) {
+            Some(first_esc) => strip_ansi_in_place(region, first_esc),
+            None => region.len(),
+        };
+        let region: &[u8] = &region[..kept];
+        let newlines = count_newlines(region) as u64;
+        let with_context = self.wants_context();
+        if with_context && end_kind != RegionEnd::Piece {
+            self.fill_pending_after(region, first_line);
+        }
+
         let engine = self.engine;
-        let every_line = !engine.unfiltered.is_empty();
+        let every_line = engine.has_unfiltered();
         let mut pos = 0usize;
         let mut line = first_line;
         let mut counted = 0usize;
         let mut next_hit: Option<usize> = None;
-        let mut next_esc: Option<usize> = None;
         while pos < region.len() {
-            let at = if every_line {
-                pos
-            } else {
-                if next_hit.is_none_or(|h| h < pos) {
-                    next_hit = engine
+            if next_hit.is_none_or(|h| h < pos) {
+                next_hit = Some(
+                    engine
                         .automaton
                         .find(Input::new(region).span(pos..region.len()))
-                        .map(|m| m.start());
-                    if next_hit.is_none() {
-                        next_hit = Some(usize::MAX);
-                    }
-                }
-                if next_esc.is_none_or(|e| e < pos) {
-                    next_esc = Some(memchr(ESC, &region[pos..]).map_or(usize::MAX, |i| pos + i));
-                }
-                let at = next_hit
-                    .unwrap_or(usize::MAX)
-                    .min(next_esc.unwrap_or(usize::MAX));
-                if at == usize::MAX {
-                    break;
-                }
-                at
-            };
+                        .map_or(usize::MAX, |m| m.start()),
+                );
+            }
+            let hit = next_hit.unwrap_or(usize::MAX);
+            let at = if every_line { pos } else { hit };
+            if at == usize::MAX {
+                break;
+            }
             let start = memrchr(b'\n', &region[pos..at]).map_or(pos, |i| pos + i + 1);
             let end = memchr(b'\n', &region[at..]).map_or(region.len(), |i| at + i);
-            line += memchr_iter(b'\n', &region[counted..start]).count() as u64;
+            line += count_newlines(&region[counted..start]) as u64;
             counted = start;
-            self.check_line(&region[start..end], line, out)?;
+            let complete = end < region.len() || end_kind != RegionEnd::Piece;
+            self.line_matched = false;
+            self.check_line(&region[start..end], line, hit < end, out)?;
+            if with_context && self.line_matched && complete {
+                self.open_context(region, start, end, line);
+            }
             pos = end + 1;
         }
-        Ok(line - first_line + memchr_iter(b'\n', &region[counted..]).count() as u64)
+
+        if with_context {
+            self.remember_tail(region, first_line, newlines, end_kind);
+            self.prune_contexts(out);
+        }
+        Ok((newlines, kept))
     }
 
-    /// Runs the candidate rules on one line.
+    /// Runs the candidate rules on one line (`has_hit`: a keyword hit lies in it), then
+    /// the keyword-less rules if no candidate rule explained it.
     fn check_line(
         &mut self,
         raw: &[u8],
         line_no: u64,
+        has_hit: bool,
         out: &mut FindingSet,
     ) -> Result<(), ScanError> {
         let engine = self.engine;
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let text: Cow<'_, [u8]> = if memchr(ESC, raw).is_some() {
-            Cow::Owned(strip_ansi_escapes::strip(raw))
-        } else {
-            Cow::Borrowed(raw)
-        };
+        let text = raw.strip_suffix(b"\r").unwrap_or(raw);
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
         let mut error_line = false;
-        for m in engine.automaton.find_overlapping_iter(text.as_ref()) {
-            let target = &engine.targets[m.pattern().as_usize()];
-            candidates.extend_from_slice(&target.rules);
-            error_line |= target.error_marker;
+        if has_hit {
+            for m in engine.automaton.find_overlapping_iter(text) {
+                let target = &engine.targets[m.pattern().as_usize()];
+                candidates.extend_from_slice(&target.rules);
+                error_line |= target.error_marker;
+            }
+            candidates.sort_unstable();
+            candidates.dedup();
         }
-        candidates.extend_from_slice(&engine.unfiltered);
-        candidates.sort_unstable();
-        candidates.dedup();
         let mut explained = false;
         for &index in &candidates {
-            explained |= self.eval_rule(index, &text, line_no, out)?;
+            explained |= self.eval_rule(index, text, line_no, out)?;
+        }
+        if !explained && engine.has_unfiltered() {
+            candidates.clear();
+            engine.unfiltered_candidates(text, &mut candidates)?;
+            for &index in &candidates {
+                explained |= self.eval_rule(index, text, line_no, out)?;
+            }
         }
         self.candidates = candidates;
         if error_line && !explained && engine.track_error_lines {
-            out.add_error_line(line_no, display_text(&text, 0));
+            out.add_error_line(line_no, display_text(text, 0));
         }
         Ok(())
     }
@@ -234,6 +298,7 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
                         display_text(text, at),
                         capture_map(re, &caps),
                     );
+                    self.line_matched = true;
                     return Ok(true);
                 }
                 Ok(false)
@@ -257,7 +322,11 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
                         matched = true;
                     }
                 }
-                if !matched || state.parts.iter().any(Option::is_none) {
+                if !matched {
+                    return Ok(false);
+                }
+                self.line_matched = true;
+                if state.parts.iter().any(Option::is_none) {
                     return Ok(false);
                 }
                 let lines = state.parts.iter().flatten().map(|p| p.line);
@@ -278,6 +347,230 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
                 Ok(true)
             }
         }
+    }
+
+    /// Starts the context of the matched line `region[start..end]` (line `line`): its
+    /// before-lines from this region and the tail of earlier ones, and as many after-lines
+    /// as this region holds; the rest come from the next region.
+    fn open_context(&mut self, region: &[u8], start: usize, end: usize, line: u64) {
+        if self.contexts.contains_key(&line) {
+            return;
+        }
+        let (want_before, want_after) = (self.options.context_before, self.options.context_after);
+        let mut before = Vec::with_capacity(want_before);
+        let mut cursor = start;
+        let mut number = line;
+        while before.len() < want_before && cursor > 0 {
+            // region[cursor - 1] is the newline ending the line before.
+            let line_end = cursor - 1;
+            let line_start = memrchr(b'\n', &region[..line_end]).map_or(0, |i| i + 1);
+            number -= 1;
+            before.push((number, context_text(&region[line_start..line_end])));
+            cursor = line_start;
+        }
+        if before.len() < want_before && cursor == 0 {
+            let from_tail = want_before - before.len();
+            before.extend(
+                self.tail
+                    .iter()
+                    .rev()
+                    .take_while(|(n, _)| *n < number)
+                    .take(from_tail)
+                    .cloned(),
+            );
+        }
+        before.reverse();
+        let mut context = LineContext {
+            before,
+            after: Vec::with_capacity(want_after),
+            after_missing: want_after,
+        };
+        let lines_after = LineIter::new(region, (end + 1).min(region.len()), line + 1);
+        for (number, text) in lines_after.take(want_after) {
+            context.after.push((number, context_text(text)));
+            context.after_missing -= 1;
+        }
+        self.contexts.insert(line, context);
+    }
+
+    /// Gives the first lines of a new region to the contexts still missing after-lines.
+    fn fill_pending_after(&mut self, region: &[u8], first_line: u64) {
+        let want_after = self.options.context_after;
+        let pending = self
+            .contexts
+            .values()
+            .filter(|c| c.after_missing > 0)
+            .count();
+        if pending == 0 {
+            return;
+        }
+        let lines: Vec<(u64, String)> = LineIter::new(region, 0, first_line)
+            .take(want_after)
+            .map(|(n, text)| (n, context_text(text)))
+            .collect();
+        for context in self.contexts.values_mut() {
+            if context.after_missing == 0 {
+                continue;
+            }
+            let take = context.after_missing.min(lines.len());
+            context.after.extend(lines[..take].iter().cloned());
+            context.after_missing -= take;
+        }
+    }
+
+    /// Keeps the last `context_before` complete lines of the region for the next one.
+    fn remember_tail(&mut self, region: &[u8], first_line: u64, newlines: u64, end: RegionEnd) {
+        let want = self.options.context_before;
+        // After an `Eof` region nothing follows; a `Piece` holds no complete line.
+        if want == 0 || end != RegionEnd::Newline || newlines == 0 {
+            return;
+        }
+        let mut number = first_line + newlines - 1;
+        let mut line_end = region.len() - 1;
+        let mut lines = Vec::with_capacity(want);
+        loop {
+            let line_start = memrchr(b'\n', &region[..line_end]).map_or(0, |i| i + 1);
+            lines.push((number, context_text(&region[line_start..line_end])));
+            if lines.len() == want || line_start == 0 {
+                break;
+            }
+            line_end = line_start - 1;
+            number -= 1;
+        }
+        self.tail.extend(lines.into_iter().rev());
+        while self.tail.len() > want {
+            self.tail.pop_front();
+        }
+    }
+
+    /// Drops contexts no kept evidence and no pending window part refers to, so memory
+    /// stays bounded when a rule matches a great many lines.
+    fn prune_contexts(&mut self, out: &mut FindingSet) {
+        if self.contexts.len() <= 64 {
+            return;
+        }
+        let mut referenced: BTreeSet<u64> = out.evidence_mut().map(|e| e.line).collect();
+        for state in self.windows.values() {
+            referenced.extend(state.parts.iter().flatten().map(|p| p.line));
+        }
+        self.contexts
+            .retain(|line, c| c.after_missing > 0 || referenced.contains(line));
+    }
+
+    /// Copies the gathered context into the evidence of `out`.
+    fn attach_contexts(&mut self, out: &mut FindingSet) {
+        for evidence in out.evidence_mut() {
+            if let Some(context) = self.contexts.get(&evidence.line) {
+                evidence.context_before = context.before.clone();
+                evidence.context_after = context.after.clone();
+            }
+        }
+    }
+}
+
+/// The lines of `region` from byte `from` (which starts line `first`), without their
+/// newline; a final line without a newline counts.
+struct LineIter<'a> {
+    region: &'a [u8],
+    pos: usize,
+    number: u64,
+}
+
+impl<'a> LineIter<'a> {
+    fn new(region: &'a [u8], pos: usize, number: u64) -> Self {
+        LineIter {
+            region,
+            pos,
+            number,
+        }
+    }
+}
+
+impl<'a> Iterator for LineIter<'a> {
+    type Item = (u64, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.region.len() {
+            return None;
+        }
+        let rest = &self.region[self.pos..];
+        let len = memchr(b'\n', rest).unwrap_or(rest.len());
+        let item = (self.number, &rest[..len]);
+        self.pos += len + 1;
+        self.number += 1;
+        Some(item)
+    }
+}
+
+fn context_text(raw: &[u8]) -> String {
+    display_text(raw.strip_suffix(b"\r").unwrap_or(raw), 0)
+}
+
+/// Counts newlines (memchr's count is vectorised: no per-line work).
+pub(crate) fn count_newlines(bytes: &[u8]) -> usize {
+    memchr_iter(b'\n', bytes).count()
+}
+
+/// Removes ANSI escape sequences from `buf` in place, from `first_esc` (an ESC) on;
+/// returns the new length. A sequence never swallows a newline, so line structure is
+/// kept.
+pub(crate) fn strip_ansi_in_place(buf: &mut [u8], first_esc: usize) -> usize {
+    let mut read = first_esc;
+    let mut write = first_esc;
+    loop {
+        read += escape_len(&buf[read..]);
+        let run = memchr(ESC, &buf[read..]).unwrap_or(buf.len() - read);
+        buf.copy_within(read..read + run, write);
+        write += run;
+        read += run;
+        if read >= buf.len() {
+            return write;
+        }
+    }
+}
+
+/// Length of the escape sequence at the start of `s` (`s[0]` is ESC): CSI (`ESC [` …
+/// final byte), OSC (`ESC ]` … BEL or `ESC \`), or a two-byte escape. A lone or malformed
+/// ESC drops only what it consumed.
+fn escape_len(s: &[u8]) -> usize {
+    match s.get(1) {
+        None => 1,
+        Some(b'[') => {
+            let mut i = 2;
+            while i < s.len() && (0x20..=0x3f).contains(&s[i]) {
+                i += 1;
+            }
+            if i < s.len() && (0x40..=0x7e).contains(&s[i]) {
+                i + 1
+            } else {
+                i
+            }
+        }
+        Some(b']') => {
+            let mut i = 2;
+            while i < s.len() {
+                match s[i] {
+                    0x07 => return i + 1,
+                    b'\n' => return i,
+                    ESC if s.get(i + 1) == Some(&b'\\') => return i + 2,
+                    _ => i += 1,
+                }
+            }
+            i
+        }
+        Some(0x20..=0x2f) => {
+            let mut i = 2;
+            while i < s.len() && (0x20..=0x2f).contains(&s[i]) {
+                i += 1;
+            }
+            if i < s.len() && (0x30..=0x7e).contains(&s[i]) {
+                i + 1
+            } else {
+                i
+            }
+        }
+        Some(0x30..=0x7e) => 2,
+        Some(_) => 1,
     }
 }
 
@@ -308,14 +601,48 @@ fn truncate_chars(s: &str, max: usize) -> String {
 /// around the match when it is long (with a marker saying how much was left out).
 pub(crate) fn display_text(text: &[u8], match_start: usize) -> String {
     const BEFORE: usize = MAX_EVIDENCE_CHARS / 4;
-    let (start, end) = if text.len() > MAX_EVIDENCE_CHARS * 4 {
-        let start = match_start.saturating_sub(BEFORE * 4);
-        (start, (start + MAX_EVIDENCE_CHARS * 4).min(text.len()))
-    } else {
-        (0, text.len())
+    let match_start = match_start.min(text.len());
+    // Output that redraws one line ends its parts with a bare CR (progress bars): only
+    // the part holding the match is worth showing.
+    let part_start = memrchr(b'\r', &text[..match_start]).map_or(0, |i| i + 1);
+    let part_end = memchr(b'\r', &text[match_start..]).map_or(text.len(), |i| match_start + i);
+    // Characters are counted by their first byte (any byte that is not a UTF-8
+    // continuation), so a cut never splits one.
+    let is_char_start = |b: u8| b & 0xc0 != 0x80;
+    let mut start = match_start;
+    let mut before = 0;
+    while start > part_start && before < BEFORE {
+        start -= 1;
+        before += usize::from(is_char_start(text[start]));
+    }
+    // Show the whole part when it fits, else up to BEFORE characters before the match.
+    let fits = |from: usize| {
+        text[from..part_end]
+            .iter()
+            .filter(|&&b| is_char_start(b))
+            .nth(MAX_EVIDENCE_CHARS)
+            .is_none()
     };
-    let lossy = String::from_utf8_lossy(&text[start..end]);
-    let mut shown: String = lossy
+    if fits(part_start) {
+        start = part_start;
+    } else if start > part_start
+        && let Some(space) = memchr(b' ', &text[start..match_start])
+    {
+        // Start at a word rather than in the middle of one.
+        start += space + 1;
+    }
+    let mut end = start;
+    let mut shown_chars = 0;
+    while end < part_end {
+        if is_char_start(text[end]) {
+            if shown_chars == MAX_EVIDENCE_CHARS {
+                break;
+            }
+            shown_chars += 1;
+        }
+        end += 1;
+    }
+    let shown: String = String::from_utf8_lossy(&text[start..end])
         .chars()
         .map(|c| {
             if c.is_control() && c != '\t' {
@@ -325,24 +652,232 @@ pub(crate) fn display_text(text: &[u8], match_start: usize) -> String {
             }
         })
         .collect();
-    let mut cut_chars = false;
-    if let Some((cut, _)) = shown.char_indices().nth(MAX_EVIDENCE_CHARS) {
-        shown.truncate(cut);
-        cut_chars = true;
-    }
-    let shown = shown.trim_end().to_owned();
     let mut out = String::new();
     if start > 0 {
         out.push_str(&format!("[…{start} bytes] "));
     }
-    out.push_str(&shown);
-    if end < text.len() || cut_chars {
-        let left = text.len() - end;
-        if left > 0 {
-            out.push_str(&format!(" […{left} bytes]"));
-        } else {
-            out.push('…');
-        }
+    out.push_str(shown.trim_end());
+    let left = text.len() - end;
+    if left > 0 {
+        out.push_str(&format!(" […{left} bytes]"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kb::{KnowledgeBase, RootFiles, RootLocation};
+    use crate::source::SourceFile;
+
+    fn kb(rules: &str) -> KnowledgeBase {
+        let root = RootFiles {
+            location: RootLocation::Builtin,
+            articles: vec![(
+                "a".to_owned(),
+                SourceFile::new(
+                    "kb/a.md",
+                    "+++\ntitle = \"A\"\n+++\n## Symptoms\nx\n## Cause\ny\n## Fix\n1. z\n",
+                ),
+            )],
+            rule_files: vec![SourceFile::new("rules/a.toml", rules)],
+        };
+        let mut diags = Vec::new();
+        let kb = KnowledgeBase::from_roots(vec![root], &mut diags);
+        assert!(diags.is_empty(), "{diags:?}");
+        kb
+    }
+
+    const SECRET_RULE: &str =
+        "[[rule]]\nid = 'r'\narticle = 'a'\npatterns = ['AADSTS7000222: app (?P<app>\\w+)']\n";
+
+    fn scan(kb: &KnowledgeBase, options: ScanOptions, log: &[u8]) -> FindingSet {
+        let engine = Engine::new(kb, false);
+        let mut set = FindingSet::new(None);
+        engine.scanner(options).scan(log, &mut set).unwrap();
+        set
+    }
+
+    fn evidence(set: FindingSet, kb: &KnowledgeBase) -> Vec<super::super::Evidence> {
+        set.into_report(kb)
+            .findings
+            .into_iter()
+            .flat_map(|f| f.evidence)
+            .collect()
+    }
+
+    fn numbered_log(lines: usize, hits: &[usize]) -> String {
+        (1..=lines)
+            .map(|n| {
+                if hits.contains(&n) {
+                    format!("AADSTS7000222: app x{n}\n")
+                } else {
+                    format!("plain line {n}\n")
+                }
+            })
+            .collect()
+    }
+
+    fn lines(from: u64, to: u64) -> Vec<(u64, String)> {
+        (from..=to)
+            .map(|n| (n, format!("plain line {n}")))
+            .collect()
+    }
+
+    #[test]
+    fn counts_newlines_like_a_plain_count() {
+        let mut bytes = Vec::new();
+        for i in 0..20_000u32 {
+            bytes.extend_from_slice(if i % 7 == 0 { b"\n" } else { b"ab" });
+        }
+        for len in [0, 1, 31, 32, 8159, 8160, 8161, bytes.len()] {
+            let slice = &bytes[..len];
+            let naive = slice.iter().filter(|&&b| b == b'\n').count();
+            assert_eq!(count_newlines(slice), naive, "len {len}");
+        }
+    }
+
+    #[test]
+    fn strips_ansi_like_strip_ansi_escapes() {
+        let samples: [&[u8]; 6] = [
+            b"\x1b[32mPASS\x1b[39m src/a.test.js\n",
+            b"AADS\x1b[1mTS70\x1b[0m00222: x",
+            b"\x1b]8;;https://x\x07link\x1b]8;;\x1b\\ end",
+            b"a\x1b(Bb\x1b=c",
+            b"no escape at all",
+            b"\x1b[38;5;196mred\x1b[0m\n\x1b[1mbold\n",
+        ];
+        for sample in samples {
+            let mut buf = sample.to_vec();
+            let len = match memchr(ESC, &buf) {
+                Some(at) => strip_ansi_in_place(&mut buf, at),
+                None => buf.len(),
+            };
+            assert_eq!(
+                String::from_utf8_lossy(&buf[..len]),
+                String::from_utf8_lossy(&strip_ansi_escapes::strip(sample)),
+            );
+        }
+    }
+
+    #[test]
+    fn finds_a_keyword_split_by_a_colour_code() {
+        let kb = kb(SECRET_RULE);
+        let log = b"ok\n\x1b[31mAADS\x1b[1mTS7000222\x1b[0m: app abc\nok\n";
+        let found = evidence(scan(&kb, ScanOptions::default(), log), &kb);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].line, 2);
+        assert_eq!(found[0].text, "AADSTS7000222: app abc");
+        assert_eq!(found[0].captures["app"], "abc");
+    }
+
+    #[test]
+    fn line_numbers_hold_across_tiny_buffers() {
+        let kb = kb(SECRET_RULE);
+        let log = numbered_log(300, &[1, 57, 58, 299, 300]);
+        for buffer_size in [1, 7, 64, 4096] {
+            let options = ScanOptions {
+                buffer_size,
+                ..ScanOptions::default()
+            };
+            let set = scan(&kb, options, log.as_bytes());
+            assert_eq!(set.stats.lines, 300);
+            let got: Vec<u64> = evidence(set, &kb).iter().map(|e| e.line).collect();
+            assert_eq!(got, [1, 57, 58, 299, 300], "buffer {buffer_size}");
+        }
+    }
+
+    #[test]
+    fn collects_context_lines_like_grep() {
+        let kb = kb(SECRET_RULE);
+        let log = numbered_log(40, &[2, 20, 40]);
+        for buffer_size in [1, 16, 50, 100, 1 << 16] {
+            let options = ScanOptions {
+                buffer_size,
+                context_before: 3,
+                context_after: 2,
+            };
+            let found = evidence(scan(&kb, options, log.as_bytes()), &kb);
+            let at = |line| found.iter().find(|e| e.line == line).unwrap();
+            assert_eq!(at(2).context_before, lines(1, 1), "buffer {buffer_size}");
+            assert_eq!(at(2).context_after, lines(3, 4), "buffer {buffer_size}");
+            assert_eq!(at(20).context_before, lines(17, 19), "buffer {buffer_size}");
+            assert_eq!(at(20).context_after, lines(21, 22), "buffer {buffer_size}");
+            assert_eq!(at(40).context_before, lines(37, 39), "buffer {buffer_size}");
+            assert!(at(40).context_after.is_empty(), "buffer {buffer_size}");
+        }
+    }
+
+    #[test]
+    fn context_includes_neighbouring_evidence_and_a_last_line_without_newline() {
+        let kb = kb(SECRET_RULE);
+        let log = "plain line 1\nAADSTS7000222: app q\nAADSTS7000222: app r\nplain line 4";
+        for buffer_size in [1, 8, 1 << 16] {
+            let options = ScanOptions {
+                buffer_size,
+                context_before: 1,
+                context_after: 1,
+            };
+            let found = evidence(scan(&kb, options, log.as_bytes()), &kb);
+            assert_eq!(found[0].context_before, lines(1, 1));
+            assert_eq!(
+                found[0].context_after,
+                [(3, "AADSTS7000222: app r".to_owned())]
+            );
+            assert_eq!(
+                found[1].context_before,
+                [(2, "AADSTS7000222: app q".to_owned())]
+            );
+            assert_eq!(found[1].context_after, lines(4, 4), "buffer {buffer_size}");
+        }
+    }
+
+    #[test]
+    fn window_parts_get_their_own_context() {
+        let kb = kb(
+            "[[rule]]\nid = 'w'\narticle = 'a'\nall = ['first part', 'second part']\nwindow = 5\n",
+        );
+        let log =
+            "plain line 1\nfirst part\nplain line 3\nplain line 4\nsecond part\nplain line 6\n";
+        for buffer_size in [1, 8, 1 << 16] {
+            let options = ScanOptions {
+                buffer_size,
+                context_before: 1,
+                context_after: 1,
+            };
+            let found = evidence(scan(&kb, options, log.as_bytes()), &kb);
+            assert_eq!(found.len(), 2);
+            assert_eq!(found[0].context_before, lines(1, 1));
+            assert_eq!(found[0].context_after, lines(3, 3));
+            assert_eq!(found[1].context_before, lines(4, 4));
+            assert_eq!(found[1].context_after, lines(6, 6), "buffer {buffer_size}");
+        }
+    }
+
+    #[test]
+    fn no_context_unless_asked() {
+        let kb = kb(SECRET_RULE);
+        let found = evidence(
+            scan(
+                &kb,
+                ScanOptions::default(),
+                numbered_log(5, &[3]).as_bytes(),
+            ),
+            &kb,
+        );
+        assert!(found[0].context_before.is_empty() && found[0].context_after.is_empty());
+    }
+
+    #[test]
+    fn keywordless_rules_run_only_where_nothing_else_fired() {
+        let kb = kb(
+            "[[rule]]\nid = 'k'\narticle = 'a'\npatterns = ['AADSTS7000222']\n\n[[rule]]\nid = 'digits'\narticle = 'a'\npatterns = ['^\\d+$']\n",
+        );
+        assert!(kb.rules[1].keywords.is_empty());
+        let log = b"12\nAADSTS7000222\nx\n345\n";
+        let set = scan(&kb, ScanOptions::default(), log);
+        let found = evidence(set, &kb);
+        let got: Vec<(u64, &str)> = found.iter().map(|e| (e.line, e.rule.as_str())).collect();
+        assert_eq!(got, [(1, "digits"), (2, "k"), (4, "digits")]);
+    }
 }

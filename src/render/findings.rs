@@ -1,11 +1,12 @@
-//! `arm-kb match` output: text for people, JSON for scripts.
+//! `arm-kb match` output: text for people, JSON and JSON lines for scripts, and the pieces
+//! the other formats share (evidence rows with their context).
 
 use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
 use super::style;
-use crate::matcher::{Finding, Report};
+use crate::matcher::{Evidence, Finding, Report};
 use crate::rules::Severity;
 use crate::search::SearchHit;
 
@@ -17,6 +18,81 @@ pub struct MatchOutput<'a> {
     pub unexplained: bool,
     /// Name files in evidence lines (several inputs).
     pub show_files: bool,
+    /// The inputs scanned, as named to the user (`<stdin>` for standard input).
+    pub inputs: &'a [String],
+}
+
+/// What a row of evidence output is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowKind {
+    /// A line that made a rule fire.
+    Evidence,
+    /// A line around one (`-A`/`-B`/`-C`).
+    Context,
+    /// Lines were skipped here (printed as `--`, like grep).
+    Gap,
+}
+
+/// One row of a finding's evidence, context included, in log order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvidenceRow<'a> {
+    pub kind: RowKind,
+    pub file: Option<&'a str>,
+    pub line: u64,
+    pub text: &'a str,
+}
+
+/// The evidence of a finding with its context lines merged: overlapping context is shown
+/// once, an evidence line is never shown as context, and a gap row separates runs of
+/// lines that do not follow each other (only when there is context, as in grep).
+pub fn evidence_rows<'e>(evidence: &'e [Evidence]) -> Vec<EvidenceRow<'e>> {
+    let mut files: Vec<Option<&'e str>> = Vec::new();
+    let mut rows: Vec<(usize, EvidenceRow<'e>)> = Vec::new();
+    let mut has_context = false;
+    for e in evidence {
+        let file = e.file.as_deref();
+        let order = files.iter().position(|f| *f == file).unwrap_or_else(|| {
+            files.push(file);
+            files.len() - 1
+        });
+        has_context |= !e.context_before.is_empty() || !e.context_after.is_empty();
+        let row = |kind, line: u64, text: &'e str| {
+            (
+                order,
+                EvidenceRow {
+                    kind,
+                    file,
+                    line,
+                    text,
+                },
+            )
+        };
+        for (line, text) in &e.context_before {
+            rows.push(row(RowKind::Context, *line, text));
+        }
+        rows.push(row(RowKind::Evidence, e.line, &e.text));
+        for (line, text) in &e.context_after {
+            rows.push(row(RowKind::Context, *line, text));
+        }
+    }
+    // Stable: an evidence row sorts before a context row of the same line.
+    rows.sort_by_key(|(order, row)| (*order, row.line, row.kind != RowKind::Evidence));
+    rows.dedup_by(|later, earlier| earlier.0 == later.0 && earlier.1.line == later.1.line);
+    let mut out: Vec<EvidenceRow<'_>> = Vec::with_capacity(rows.len());
+    let mut previous: Option<(usize, u64)> = None;
+    for (order, row) in rows {
+        if has_context && previous.is_some_and(|(o, l)| o != order || l + 1 != row.line) {
+            out.push(EvidenceRow {
+                kind: RowKind::Gap,
+                file: row.file,
+                line: row.line,
+                text: "",
+            });
+        }
+        previous = Some((order, row.line));
+        out.push(row);
+    }
+    out
 }
 
 pub fn severity_style(s: Severity) -> anstyle::Style {
@@ -103,9 +179,17 @@ pub fn write_text(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
     Ok(())
 }
 
-fn location(file: Option<&str>, line: u64, show_files: bool) -> String {
+pub fn location(file: Option<&str>, line: u64, show_files: bool) -> String {
     match file {
         Some(f) if show_files => format!("{f}:{line}"),
+        _ => format!("{line}"),
+    }
+}
+
+/// A context line's location, grep-style: `file-12` rather than `file:12`.
+pub fn context_location(file: Option<&str>, line: u64, show_files: bool) -> String {
+    match file {
+        Some(f) if show_files => format!("{f}-{line}"),
         _ => format!("{line}"),
     }
 }
@@ -127,13 +211,18 @@ fn write_finding(w: &mut dyn Write, f: &Finding, show_files: bool) -> io::Result
         "evidence:".to_owned()
     };
     writeln!(w, "  {d}{header}{d:#}")?;
-    for e in &f.evidence {
-        writeln!(
-            w,
-            "    {ln}{}{ln:#}: {}",
-            location(e.file.as_deref(), e.line, show_files),
-            e.text
-        )?;
+    for row in evidence_rows(&f.evidence) {
+        match row.kind {
+            RowKind::Evidence => {
+                let loc = location(row.file, row.line, show_files);
+                writeln!(w, "    {ln}{loc}{ln:#}: {}", row.text)?;
+            }
+            RowKind::Context => {
+                let loc = context_location(row.file, row.line, show_files);
+                writeln!(w, "    {d}{loc}- {}{d:#}", row.text)?;
+            }
+            RowKind::Gap => writeln!(w, "    {d}--{d:#}")?,
+        }
     }
     let captures = f.captures();
     if !captures.is_empty() {
@@ -173,16 +262,42 @@ pub fn finding_json(f: &Finding) -> Value {
         "severity": f.severity,
         "score": f.score,
         "rules": f.rules,
-        "evidence": f.evidence.iter().map(|e| json!({
-            "file": e.file,
-            "line": e.line,
-            "text": e.text,
-            "rule": e.rule,
-            "captures": e.captures,
-        })).collect::<Vec<_>>(),
+        "evidence": f.evidence.iter().map(evidence_json).collect::<Vec<_>>(),
         "evidence_total": f.evidence_total,
         "fix": f.fix,
     })
+}
+
+fn evidence_json(e: &Evidence) -> Value {
+    let mut v = json!({
+        "file": e.file,
+        "line": e.line,
+        "text": e.text,
+        "rule": e.rule,
+        "captures": e.captures,
+    });
+    let lines = |lines: &[(u64, String)]| {
+        lines
+            .iter()
+            .map(|(line, text)| json!({"line": line, "text": text}))
+            .collect::<Vec<_>>()
+    };
+    if !e.context_before.is_empty() {
+        v["context_before"] = json!(lines(&e.context_before));
+    }
+    if !e.context_after.is_empty() {
+        v["context_after"] = json!(lines(&e.context_after));
+    }
+    v
+}
+
+/// `--format jsonl`: one finding per line, nothing else.
+pub fn write_jsonl(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
+    for f in &out.report.findings {
+        serde_json::to_writer(&mut *w, &finding_json(f)).map_err(io::Error::other)?;
+        writeln!(w)?;
+    }
+    Ok(())
 }
 
 pub fn to_json(out: &MatchOutput<'_>) -> Value {
@@ -205,4 +320,58 @@ pub fn to_json(out: &MatchOutput<'_>) -> Value {
         });
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::RuleId;
+
+    fn evidence(line: u64, before: &[u64], after: &[u64]) -> Evidence {
+        let lines = |ns: &[u64]| ns.iter().map(|&n| (n, format!("line {n}"))).collect();
+        Evidence {
+            file: None,
+            line,
+            text: format!("line {line}"),
+            rule: RuleId::parse("test.rule").expect("valid id"),
+            captures: Default::default(),
+            context_before: lines(before),
+            context_after: lines(after),
+        }
+    }
+
+    fn shape(rows: &[EvidenceRow<'_>]) -> Vec<String> {
+        rows.iter()
+            .map(|r| match r.kind {
+                RowKind::Evidence => format!("{}:", r.line),
+                RowKind::Context => format!("{}-", r.line),
+                RowKind::Gap => "--".to_owned(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn overlapping_context_is_shown_once_and_runs_are_separated() {
+        let ev = [
+            evidence(5, &[4], &[6]),
+            evidence(7, &[6], &[8]),
+            evidence(20, &[19], &[21]),
+        ];
+        assert_eq!(
+            shape(&evidence_rows(&ev)),
+            ["4-", "5:", "6-", "7:", "8-", "--", "19-", "20:", "21-"]
+        );
+    }
+
+    #[test]
+    fn an_evidence_line_is_never_shown_as_context() {
+        let ev = [evidence(5, &[], &[6]), evidence(6, &[5], &[])];
+        assert_eq!(shape(&evidence_rows(&ev)), ["5:", "6:"]);
+    }
+
+    #[test]
+    fn without_context_there_are_no_gaps() {
+        let ev = [evidence(5, &[], &[]), evidence(9, &[], &[])];
+        assert_eq!(shape(&evidence_rows(&ev)), ["5:", "9:"]);
+    }
 }

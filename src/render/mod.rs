@@ -1,7 +1,10 @@
-//! Rendering: findings, articles and hits as text for people or JSON for scripts.
+//! Rendering: findings, articles and hits as text or Markdown for people, JSON for scripts,
+//! and logging commands for CI systems.
 
 pub mod article;
+pub mod ci;
 pub mod findings;
+pub mod markdown;
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;

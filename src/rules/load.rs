@@ -321,11 +321,14 @@ fn validate(spec: RuleSpec, source: &SharedSource, diags: &mut Vec<Diagnostic>) 
             (out, false)
         }
         None => {
+            // A literal that is not UTF-8 (`(?-u:\xff...)`) cannot be a keyword; a lossy
+            // one would never hit, so such a rule runs on every line instead.
             let mut lits: Vec<String> = derived
                 .unwrap_or_default()
                 .into_iter()
-                .map(|l| String::from_utf8_lossy(&l).into_owned())
-                .collect();
+                .map(String::from_utf8)
+                .collect::<Result<_, _>>()
+                .unwrap_or_default();
             lits.sort();
             lits.dedup();
             (lits, true)
@@ -388,13 +391,19 @@ fn parse_regex(
             regex_syntax::Error::Translate(e) => (Some(*e.span()), e.kind().to_string()),
             other => (None, other.to_string()),
         };
+        // Offsets inside the pattern are offsets in the file only when the string is
+        // written verbatim (no TOML escapes); otherwise point at the whole string.
+        let verbatim = source
+            .text
+            .get(p.text_offset..)
+            .is_some_and(|t| t.starts_with(p.regex.as_str()));
         let range = match inner {
-            Some(s) => {
+            Some(s) if verbatim => {
                 let start = p.text_offset + s.start.offset;
                 let end = p.text_offset + s.end.offset.max(s.start.offset + 1);
                 start.min(source.text.len())..end.min(source.text.len())
             }
-            None => p.span.range.clone(),
+            _ => p.span.range.clone(),
         };
         Box::new(
             Diagnostic::error("bad-regex", format!("regex does not parse: {kind}"))

@@ -4,11 +4,12 @@
 //! few milliseconds (see README, "Search index"), less than opening an on-disk cache, and
 //! it can never be stale or corrupt.
 
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use serde::Serialize;
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, QueryParser};
+use tantivy::query::{BooleanQuery, Occur, Query, QueryParser};
 use tantivy::schema::{
     Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
@@ -17,7 +18,7 @@ use tantivy::tokenizer::{
     Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter,
     TextAnalyzer,
 };
-use tantivy::{Index, IndexReader, TantivyDocument, Term, doc};
+use tantivy::{Index, IndexReader, TantivyDocument, doc};
 
 use crate::kb::KnowledgeBase;
 use crate::render::fill_placeholders;
@@ -60,6 +61,65 @@ pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
     fields: Fields,
+    vocabulary: Vocabulary,
+}
+
+/// The words of the articles, to correct misspelt query words ("servce principle" →
+/// "service principal") before they are searched with the normal scoring.
+#[derive(Default)]
+struct Vocabulary {
+    /// Lower-cased word → number of articles that use it.
+    words: HashMap<String, u32>,
+    /// Stemmed terms of the prose fields: a query word whose stem is here is known.
+    stems: HashSet<String>,
+}
+
+impl Vocabulary {
+    fn add_article(&mut self, texts: &[&str]) {
+        let mut seen = HashSet::new();
+        let mut plain = plain_analyzer();
+        let mut prose = prose_analyzer();
+        for text in texts {
+            let mut stream = plain.token_stream(text);
+            while let Some(token) = stream.next() {
+                if seen.insert(token.text.clone()) {
+                    *self.words.entry(token.text.clone()).or_default() += 1;
+                }
+            }
+            let mut stream = prose.token_stream(text);
+            while let Some(token) = stream.next() {
+                self.stems.insert(token.text.clone());
+            }
+        }
+    }
+
+    /// The closest article word to an unknown `word`, or None when `word` is known, too
+    /// short to correct safely, or has no close neighbour. Ties go to the commoner word.
+    fn correct(&self, word: &str, stem: &str) -> Option<&str> {
+        let len = word.chars().count();
+        if len < 4
+            || self.words.contains_key(word)
+            || self.stems.contains(stem)
+            // Codes and ids are exact: AADSTS50058 must not become AADSTS50053.
+            || word.chars().any(|c| c.is_ascii_digit())
+        {
+            return None;
+        }
+        let max_distance = if len >= 7 { 2 } else { 1 };
+        self.words
+            .iter()
+            .filter(|(candidate, _)| candidate.chars().count().abs_diff(len) <= max_distance)
+            .map(|(candidate, &docs)| {
+                (
+                    strsim::damerau_levenshtein(word, candidate),
+                    docs,
+                    candidate.as_str(),
+                )
+            })
+            .filter(|&(distance, _, _)| distance <= max_distance)
+            .min_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(b.2)))
+            .map(|(_, _, candidate)| candidate)
+    }
 }
 
 fn prose_analyzer() -> TextAnalyzer {
@@ -68,6 +128,14 @@ fn prose_analyzer() -> TextAnalyzer {
         .filter(LowerCaser)
         .filter(StopWordFilter::new(Language::English).expect("English stop words are built in"))
         .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+/// Lower-cased words, not stemmed: what a user would spell.
+fn plain_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
         .build()
 }
 
@@ -106,17 +174,27 @@ impl SearchIndex {
                 .build(),
         );
         let mut writer = index.writer_with_num_threads(1, 15_000_000)?;
+        let mut vocabulary = Vocabulary::default();
         for a in kb.articles.values() {
+            let summary = a.summary.clone().unwrap_or_default();
+            let symptoms = fill_placeholders(&a.symptoms, None);
+            let cause = fill_placeholders(&a.cause, None);
+            let fix = fill_placeholders(&a.fix.join("\n"), None);
+            // The id's words are searchable too ("secret expired" → sp-secret-expired).
+            let id_words = a.id.as_str().replace('-', " ");
+            let tags = a.tags.join(" ");
+            vocabulary.add_article(&[
+                &a.title, &tags, &id_words, &summary, &symptoms, &cause, &fix,
+            ]);
             let mut d = doc!(
                 fields.id => a.id.as_str(),
                 fields.title => a.title.as_str(),
-                fields.summary => a.summary.clone().unwrap_or_default(),
-                fields.symptoms => fill_placeholders(&a.symptoms, None),
-                fields.cause => fill_placeholders(&a.cause, None),
-                fields.fix => fill_placeholders(&a.fix.join("\n"), None),
+                fields.summary => summary,
+                fields.symptoms => symptoms,
+                fields.cause => cause,
+                fields.fix => fix,
             );
-            // The id's words are searchable too ("secret expired" → sp-secret-expired).
-            d.add_text(fields.tags, a.id.as_str().replace('-', " "));
+            d.add_text(fields.tags, id_words);
             for t in &a.tags {
                 d.add_text(fields.tags, t);
             }
@@ -135,10 +213,11 @@ impl SearchIndex {
             index,
             reader,
             fields,
+            vocabulary,
         })
     }
 
-    fn query(&self, text: &str, fuzzy: bool) -> Box<dyn Query> {
+    fn query(&self, text: &str, correct_typos: bool) -> Box<dyn Query> {
         let f = &self.fields;
         let mut parser = QueryParser::for_index(
             &self.index,
@@ -159,35 +238,38 @@ impl SearchIndex {
         // Syntax errors never reach the user: the lenient parser keeps what it can.
         let (exact, _errors) = parser.parse_query_lenient(text);
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, exact)];
-        if !fuzzy {
+        if !correct_typos {
             return Box::new(BooleanQuery::new(clauses));
         }
-        // Typos: every word also matches terms a small edit away, at a lower weight.
-        let mut analyzer = prose_analyzer();
-        let mut stream = analyzer.token_stream(text);
-        let mut words = Vec::new();
-        while let Some(token) = stream.next() {
-            if token.text.chars().count() >= 4 && !words.contains(&token.text) {
-                words.push(token.text.clone());
-            }
-        }
-        for word in words {
-            let distance = if word.chars().count() >= 7 { 2 } else { 1 };
-            for (field, boost) in [
-                (f.title, 1.5),
-                (f.tags, 1.0),
-                (f.symptoms, 0.5),
-                (f.cause, 0.5),
-                (f.fix, 0.5),
-            ] {
-                let q = FuzzyTermQuery::new(Term::from_field_text(field, &word), distance, true);
-                clauses.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(q), boost * 0.4)),
-                ));
-            }
+        // Typos: misspelt words are searched again as the closest words of the articles,
+        // so they are scored like correctly spelt ones.
+        let corrected = self.corrections(text);
+        if !corrected.is_empty() {
+            let (q, _errors) = parser.parse_query_lenient(&corrected.join(" "));
+            clauses.push((Occur::Should, q));
         }
         Box::new(BooleanQuery::new(clauses))
+    }
+
+    /// Corrections of the query words that no article uses.
+    fn corrections(&self, text: &str) -> Vec<String> {
+        let mut plain = plain_analyzer();
+        let mut prose = prose_analyzer();
+        let mut corrected: Vec<String> = Vec::new();
+        let mut stream = plain.token_stream(text);
+        while let Some(token) = stream.next() {
+            let mut stems = prose.token_stream(&token.text);
+            // A stop word yields no stem: nothing to correct.
+            let Some(stem) = stems.next().map(|t| t.text.clone()) else {
+                continue;
+            };
+            if let Some(word) = self.vocabulary.correct(&token.text, &stem)
+                && !corrected.iter().any(|c| c == word)
+            {
+                corrected.push(word.to_owned());
+            }
+        }
+        corrected
     }
 
     /// The best `limit` articles for `text`, best first.
@@ -195,9 +277,14 @@ impl SearchIndex {
         self.run(text, limit, true)
     }
 
-    fn run(&self, text: &str, limit: usize, fuzzy: bool) -> Result<Vec<SearchHit>, SearchError> {
+    fn run(
+        &self,
+        text: &str,
+        limit: usize,
+        correct_typos: bool,
+    ) -> Result<Vec<SearchHit>, SearchError> {
         let searcher = self.reader.searcher();
-        let query = self.query(text, fuzzy);
+        let query = self.query(text, correct_typos);
         let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
         let generators: Vec<SnippetGenerator> = [
             self.fields.fix,
@@ -253,7 +340,7 @@ impl SearchIndex {
         if words.is_empty() {
             return Ok(Vec::new());
         }
-        // Log lines are long and full of noise: exact terms only.
+        // Log lines are long and full of noise and odd words: exact terms only.
         self.run(&words, limit, false)
     }
 }

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: arm-kb against ripgrep on the same logs and the same regexes.
+#
+#   scripts/bench.sh                 # 1 GiB log (generated once under /tmp/armkb-bench)
+#   SIZE=100M RUNS=3 scripts/bench.sh
+#
+# Needs: python3, hyperfine (Debian: `apt-get install hyperfine`), ripgrep 15
+# (`cargo install ripgrep --locked`; Debian's older ripgrep is much slower), GNU time
+# (`/usr/bin/time`, Debian package `time`). Nothing is installed by this script.
+# Generated data goes to $WORK (default /tmp/armkb-bench), never into the repository.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+gen=${GEN_DIR:-$repo/../shared/bench}
+work=${WORK:-/tmp/armkb-bench}
+size=${SIZE:-1G}
+runs=${RUNS:-5}
+bin=$repo/target/release/arm-kb
+
+missing=0
+need() {
+    if ! command -v "$1" >/dev/null 2>&1; then
+        echo "bench.sh: $1 is missing: $2" >&2
+        missing=1
+    fi
+}
+need python3 "install Python 3.11 or later"
+need hyperfine "apt-get install hyperfine"
+need rg "cargo install ripgrep --locked"
+[ -x /usr/bin/time ] || { echo "bench.sh: /usr/bin/time is missing: apt-get install time" >&2; missing=1; }
+[ -f "$gen/gen_log.py" ] || { echo "bench.sh: generators not found in $gen (set GEN_DIR)" >&2; missing=1; }
+[ "$missing" = 0 ] || exit 2
+
+(cd "$repo" && cargo build --release --quiet)
+mkdir -p "$work"
+log=$work/log_$size.txt
+if [ ! -s "$log" ]; then
+    echo "generating $log ..." >&2
+    python3 "$gen/gen_log.py" --size "$size" --seed 1 --inject 100 --out "$log" \
+        --truth "$work/log_$size.truth.json" -q
+fi
+small=$work/log_10m.txt
+[ -s "$small" ] || head -c 10000000 "$log" > "$small"
+tiny=$work/log_1m.txt
+[ -s "$tiny" ] || head -c 1000000 "$log" > "$tiny"
+empty=$work/empty.log
+: > "$empty"
+if [ ! -s "$work/rules/rules_10000.jsonl" ]; then
+    python3 "$gen/gen_rules.py" --n 20 1000 10000 --seed 1 --out-dir "$work/rules" >&2
+fi
+
+# gen_rules' rules as a knowledge root (one article, one rule file), for a like-for-like
+# run of `arm-kb --no-builtin --kb ROOT match` against `rg -f patterns_N.txt`.
+python3 - "$work" <<'EOF'
+import json, os, sys
+work = sys.argv[1]
+for n in (20, 1000, 10000):
+    root = f"{work}/root_{n}"
+    os.makedirs(f"{root}/kb", exist_ok=True)
+    os.makedirs(f"{root}/rules", exist_ok=True)
+    with open(f"{root}/kb/bench-generated.md", "w") as f:
+        f.write('+++\ntitle = "Generated benchmark rules"\n+++\n## Symptoms\nA generated line.\n'
+                '## Cause\nGenerated.\n## Fix\n1. Nothing to fix.\n')
+    with open(f"{work}/rules/rules_{n}.jsonl") as src, open(f"{root}/rules/generated.toml", "w") as out:
+        for line in src:
+            r = json.loads(line)
+            out.write("[[rule]]\nid = %s\narticle = \"bench-generated\"\nkeywords = %s\npatterns = [%s]\n\n"
+                      % (json.dumps(r["id"]), json.dumps(r["keywords"]), json.dumps(r["regex"])))
+EOF
+
+# The built-in rules' regexes for `rg -f` (named groups made plain: rg joins all patterns
+# into one regex, where a name may appear once).
+python3 - "$repo" "$work/builtin_patterns.txt" <<'EOF'
+import glob, re, sys, tomllib
+repo, out = sys.argv[1], sys.argv[2]
+patterns = []
+for path in sorted(glob.glob(f"{repo}/rules/*.toml")):
+    with open(path, "rb") as f:
+        for rule in tomllib.load(f).get("rule", []):
+            patterns += rule.get("patterns", []) + rule.get("all", [])
+with open(out, "w") as f:
+    f.write("\n".join(re.sub(r"\(\?P?<[A-Za-z_][A-Za-z0-9_]*>", "(", p) for p in patterns) + "\n")
+EOF
+
+results=$work/results
+rm -rf "$results"
+mkdir -p "$results"
+# compare NAME INPUT_BYTES ARMKB_CMD RG_CMD: medians of both, in one hyperfine run.
+compare() {
+    local name=$1 bytes=$2 armkb=$3 peer=$4
+    hyperfine --style none --warmup 1 --runs "$runs" -i --output=pipe \
+        --export-json "$results/$name.json" -n arm-kb "$armkb" -n rg "$peer" >&2
+    /usr/bin/time -f %M -o "$results/$name.armkb.rss" sh -c "$armkb" >/dev/null 2>&1 || true
+    /usr/bin/time -f %M -o "$results/$name.rg.rss" sh -c "$peer" >/dev/null 2>&1 || true
+    echo "$bytes" > "$results/$name.bytes"
+}
+bytes=$(stat -c %s "$log")
+small_bytes=$(stat -c %s "$small")
+tiny_bytes=$(stat -c %s "$tiny")
+p=$work/rules
+
+compare "stdin, 20 generated rules" "$bytes" \
+    "cat $log | $bin --no-builtin --kb $work/root_20 match --format json" \
+    "cat $log | rg -c -f $p/patterns_20.txt"
+compare "file, 20 generated rules" "$bytes" \
+    "$bin --no-builtin --kb $work/root_20 match --format json $log" \
+    "rg -c -f $p/patterns_20.txt $log"
+compare "file, 1000 generated rules" "$bytes" \
+    "$bin --no-builtin --kb $work/root_1000 match --format json $log" \
+    "rg -c -f $p/patterns_1000.txt $log"
+compare "file, 10000 generated rules" "$bytes" \
+    "$bin --no-builtin --kb $work/root_10000 match --format json $log" \
+    "rg -c -f $p/patterns_10000.txt $log"
+compare "stdin, built-in rules" "$bytes" \
+    "cat $log | $bin match" \
+    "cat $log | wc -l"
+compare "file, built-in rules" "$bytes" \
+    "$bin match $log" \
+    "wc -l $log"
+# ripgrep needs seconds per MB on the built-in regexes (case-insensitive Unicode
+# classes, bounded repeats): compare on 1 MB.
+compare "file 1 MB, built-in rules vs rg" "$tiny_bytes" \
+    "$bin match $tiny" \
+    "rg -c -f $work/builtin_patterns.txt $tiny"
+compare "empty log, built-in rules (start-up)" 0 \
+    "$bin match $empty" \
+    "rg -c -f $work/builtin_patterns.txt $empty"
+compare "search, built-in articles" 0 \
+    "$bin search 'client secret expired'" \
+    "rg -c -i 'client secret expired' $repo/kb"
+[ -s "$work/log_10m_copy.txt" ] || cp "$small" "$work/log_10m_copy.txt"
+compare "two files on two cores vs one" "$((2 * small_bytes))" \
+    "$bin match $small $work/log_10m_copy.txt" \
+    "$bin match $small; $bin match $work/log_10m_copy.txt"
+
+python3 - "$results" <<'EOF'
+import glob, json, os, sys
+results = sys.argv[1]
+rows = []
+for path in sorted(glob.glob(f"{results}/*.json"), key=os.path.getmtime):
+    name = os.path.basename(path)[:-5]
+    data = {r["command"]: r for r in json.load(open(path))["results"]}
+    med = lambda k: sorted(data[k]["times"])[len(data[k]["times"]) // 2]
+    a, b = med("arm-kb"), med("rg")
+    size = int(open(f"{results}/{name}.bytes").read())
+    rss = lambda k: int(open(f"{results}/{name}.{k}.rss").read().split()[-1]) // 1024
+    mbs = lambda t: f"{size / t / 1e6:.0f}" if size else "–"
+    rows.append((name, f"{a:.3f}", mbs(a), f"{rss('armkb')}", f"{b:.3f}", mbs(b), f"{rss('rg')}", f"{b / a:.2f}"))
+head = ("workload", "arm-kb s", "MB/s", "RSS MiB", "peer s", "MB/s", "RSS MiB", "peer/arm-kb")
+print("| " + " | ".join(head) + " |")
+print("| " + " | ".join(["---"] + ["---:"] * (len(head) - 1)) + " |")
+for r in rows:
+    print("| " + " | ".join(r) + " |")
+EOF
+echo
+rg --version | head -1
+hyperfine --version

@@ -1,0 +1,81 @@
+//! `arm-kb check`: every problem of every loaded root, compiler-style or as JSON.
+
+use std::io::{self, Write};
+
+use annotate_snippets::Renderer;
+use serde_json::json;
+
+use super::{CommandError, EXIT_ERROR, EXIT_OK, root_selection};
+use crate::authoring::lint::{CheckReport, check};
+use crate::cli::{CheckArgs, GlobalArgs, OutputFormat};
+use crate::diagnostics::DiagnosticSeverity;
+use crate::render::style;
+
+/// Exit status when the check finds errors (or warnings under `--deny-warnings`).
+pub const EXIT_PROBLEMS: u8 = 1;
+
+pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<u8, CommandError> {
+    let report = check(&root_selection(global));
+    let errors = report.count(DiagnosticSeverity::Error);
+    let warnings = report.count(DiagnosticSeverity::Warning);
+    let mut out = anstream::stdout().lock();
+    match args.format {
+        OutputFormat::Json => {
+            let value = json!({
+                "diagnostics": report.diagnostics.iter().map(|d| d.to_json()).collect::<Vec<_>>(),
+                "errors": errors,
+                "warnings": warnings,
+            });
+            serde_json::to_writer_pretty(&mut out, &value).map_err(io::Error::other)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => write_text(&mut out, &report, errors, warnings)?,
+    }
+    out.flush()?;
+    Ok(if report.unreadable_root {
+        EXIT_ERROR
+    } else if errors > 0 || (args.deny_warnings && warnings > 0) {
+        EXIT_PROBLEMS
+    } else {
+        EXIT_OK
+    })
+}
+
+fn write_text(
+    out: &mut impl Write,
+    report: &CheckReport,
+    errors: usize,
+    warnings: usize,
+) -> io::Result<()> {
+    let renderer = stdout_renderer();
+    for d in &report.diagnostics {
+        writeln!(out, "{}\n", d.render(&renderer))?;
+    }
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let s = if errors > 0 {
+        style::ERROR
+    } else if warnings > 0 {
+        style::WARNING
+    } else {
+        style::INFO
+    };
+    writeln!(
+        out,
+        "{s}checked {}, {}, {}, {}: {}, {}{s:#}",
+        plural(report.roots, "root"),
+        plural(report.articles, "article"),
+        plural(report.rules, "rule"),
+        plural(report.examples, "example"),
+        plural(errors, "error"),
+        plural(warnings, "warning"),
+    )
+}
+
+/// Diagnostics go to stdout here (they are the command's output): colour them when
+/// stdout takes colour.
+fn stdout_renderer() -> Renderer {
+    match anstream::AutoStream::choice(&io::stdout()) {
+        anstream::ColorChoice::Always | anstream::ColorChoice::AlwaysAnsi => Renderer::styled(),
+        _ => Renderer::plain(),
+    }
+}

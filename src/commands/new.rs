@@ -1,0 +1,106 @@
+//! `arm-kb new article|rule`: scaffold files in a knowledge root.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::{CommandError, EXIT_ERROR, EXIT_OK, root_selection};
+use crate::authoring::scaffold::{LogLine, RuleRequest, new_article, new_rule};
+use crate::cli::{GlobalArgs, NewArticleArgs, NewCommand, NewRuleArgs};
+use crate::kb::KnowledgeBase;
+
+pub fn run(global: &GlobalArgs, command: &NewCommand) -> Result<u8, CommandError> {
+    // The last --kb is the root written to: it is also the one that overrides the others.
+    let Some(root) = global.kb.last().cloned() else {
+        return Err(CommandError::Usage(
+            "`arm-kb new` writes into a knowledge root: name it with --kb ROOT".to_owned(),
+        ));
+    };
+    match command {
+        NewCommand::Article(args) => article(&root, args),
+        NewCommand::Rule(args) => rule(global, &root, args),
+    }
+}
+
+fn article(root: &Path, args: &NewArticleArgs) -> Result<u8, CommandError> {
+    match new_article(root, &args.id) {
+        Ok(path) => {
+            writeln!(
+                anstream::stdout(),
+                "created {}\nnext: replace every `TODO:` text, add a rule with `arm-kb new rule ID --article {} --kb {}`, then run `arm-kb check --kb {}`",
+                path.display(),
+                args.id,
+                root.display(),
+                root.display()
+            )?;
+            Ok(EXIT_OK)
+        }
+        Err(e) => {
+            writeln!(anstream::stderr(), "arm-kb: {e}")?;
+            Ok(EXIT_ERROR)
+        }
+    }
+}
+
+fn rule(global: &GlobalArgs, root: &Path, args: &NewRuleArgs) -> Result<u8, CommandError> {
+    // The article may live in any loaded root (a team rule can point at a built-in
+    // article); problems elsewhere in the roots are for `check` to report.
+    let loaded = KnowledgeBase::load(&root_selection(global));
+    let in_root = root
+        .join("kb")
+        .join(format!("{}.md", args.article))
+        .is_file();
+    if !in_root && loaded.kb.article(&args.article).is_none() {
+        let near = loaded.kb.similar_ids(&args.article);
+        let mut msg = format!("arm-kb: no article `{}` in the loaded roots", args.article);
+        if !near.is_empty() {
+            let list: Vec<String> = near.iter().map(|n| format!("`{n}`")).collect();
+            msg.push_str(&format!("; did you mean {}?", list.join(", ")));
+        }
+        writeln!(
+            anstream::stderr(),
+            "{msg}\n(create it first with `arm-kb new article {} --kb {}`)",
+            args.article,
+            root.display()
+        )?;
+        return Ok(EXIT_ERROR);
+    }
+    let from_log = match (&args.from_log, args.line) {
+        (Some(file), Some(line)) => match LogLine::read(file, line) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                writeln!(anstream::stderr(), "arm-kb: {e}")?;
+                return Ok(EXIT_ERROR);
+            }
+        },
+        _ => None,
+    };
+    let req = RuleRequest {
+        id: &args.id,
+        article: &args.article,
+        from_log,
+    };
+    match new_rule(root, &req, args.file.as_deref()) {
+        Ok(path) => {
+            let mut out = anstream::stdout().lock();
+            writeln!(out, "added rule `{}` to {}", args.id, path.display())?;
+            if let Some(old) = loaded.kb.rules.iter().find(|r| r.id.as_str() == args.id) {
+                writeln!(
+                    out,
+                    "note: it overrides the rule of the same id at {}",
+                    old.span.location()
+                )?;
+            }
+            writeln!(
+                out,
+                "next: edit it, then run `arm-kb test --kb {root} {id}` and `arm-kb check --kb {root}`",
+                root = root.display(),
+                id = args.id
+            )?;
+            Ok(EXIT_OK)
+        }
+        Err(e) => {
+            writeln!(anstream::stderr(), "arm-kb: {e}")?;
+            Ok(EXIT_ERROR)
+        }
+    }
+}

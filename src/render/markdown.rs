@@ -1,0 +1,287 @@
+//! `arm-kb match --format markdown`: the findings as a Markdown report, for a ticket, a
+//! pull-request comment or a pipeline's summary page.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use super::findings::{MatchOutput, RowKind, context_location, evidence_rows, location};
+use crate::matcher::Finding;
+
+/// The whole report as Markdown, headed by a `#` title.
+pub fn report(out: &MatchOutput<'_>) -> String {
+    let report = out.report;
+    let mut md = String::new();
+    let n = report.findings.len();
+    let heading = match n {
+        0 => "no finding".to_owned(),
+        1 => "1 finding".to_owned(),
+        n => format!("{n} findings"),
+    };
+    let _ = writeln!(md, "# arm-kb: {heading}\n");
+    let _ = writeln!(md, "{}\n", scanned_line(out));
+    for (i, f) in report.findings.iter().enumerate() {
+        finding(&mut md, i + 1, f, out.show_files);
+    }
+    if out.unexplained {
+        let _ = writeln!(
+            md,
+            "## Error lines no rule explains ({})\n",
+            report.error_lines_total
+        );
+        if report.error_lines.is_empty() {
+            md.push_str("None.\n\n");
+        } else {
+            let lines: Vec<String> = report
+                .error_lines
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{}: {}",
+                        location(e.file.as_deref(), e.line, out.show_files),
+                        e.text
+                    )
+                })
+                .collect();
+            code_block(&mut md, &lines);
+            let more = report
+                .error_lines_total
+                .saturating_sub(report.error_lines.len() as u64);
+            if more > 0 {
+                let _ = writeln!(md, "… and {more} more.\n");
+            }
+        }
+    }
+    if let Some(suggestions) = out.suggestions.filter(|s| !s.is_empty()) {
+        md.push_str("## Possibly related\n\n");
+        md.push_str(
+            "No rule matched; these articles came up in a search for the log's error lines.\n\n",
+        );
+        for hit in suggestions {
+            let _ = writeln!(
+                md,
+                "- {} ({})",
+                escape_html(&hit.title),
+                inline_code(hit.article.as_str())
+            );
+        }
+        md.push('\n');
+    }
+    // One trailing newline, whatever came last.
+    while md.ends_with("\n\n") {
+        md.pop();
+    }
+    md
+}
+
+pub fn write_markdown(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
+    w.write_all(report(out).as_bytes())
+}
+
+fn scanned_line(out: &MatchOutput<'_>) -> String {
+    let stats = out.report.stats;
+    let what = match out.inputs {
+        [] => "standard input".to_owned(),
+        [one] => inline_code(one),
+        many => format!(
+            "{} files ({})",
+            many.len(),
+            many.iter()
+                .map(|f| inline_code(f))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    format!(
+        "Scanned {what}: {} lines, {} bytes.",
+        stats.lines, stats.bytes
+    )
+}
+
+fn finding(md: &mut String, number: usize, f: &Finding, show_files: bool) {
+    let _ = writeln!(md, "## {number}. {}\n", escape_html(&f.title));
+    let rules: Vec<String> = f.rules.iter().map(|r| inline_code(r.as_str())).collect();
+    let _ = writeln!(
+        md,
+        "**{}** · article {} · rules {}\n",
+        f.severity.as_str(),
+        inline_code(f.article.as_str()),
+        rules.join(", ")
+    );
+    let shown = f.evidence.len() as u64;
+    let mut files: Vec<&str> = f
+        .evidence
+        .iter()
+        .filter_map(|e| e.file.as_deref())
+        .collect();
+    files.dedup();
+    let source = match files.as_slice() {
+        [one] if !show_files => format!(" in {}", inline_code(one)),
+        _ => String::new(),
+    };
+    if f.evidence_total > shown {
+        let _ = writeln!(
+            md,
+            "Evidence{source} ({shown} of {} lines):\n",
+            f.evidence_total
+        );
+    } else {
+        let _ = writeln!(md, "Evidence{source}:\n");
+    }
+    let rows: Vec<String> = evidence_rows(&f.evidence)
+        .into_iter()
+        .map(|row| match row.kind {
+            RowKind::Evidence => {
+                format!("{}: {}", location(row.file, row.line, show_files), row.text)
+            }
+            RowKind::Context => format!(
+                "{}- {}",
+                context_location(row.file, row.line, show_files),
+                row.text
+            ),
+            RowKind::Gap => "--".to_owned(),
+        })
+        .collect();
+    code_block(md, &rows);
+    let captures = f.captures();
+    if !captures.is_empty() {
+        md.push_str("Captured:\n\n");
+        for (name, value) in &captures {
+            let _ = writeln!(md, "- {}: {}", inline_code(name), inline_code(value));
+        }
+        md.push('\n');
+    }
+    if !f.fix.is_empty() {
+        md.push_str("Fix:\n\n");
+        for (i, step) in f.fix.iter().enumerate() {
+            let marker = format!("{}. ", i + 1);
+            let indent = " ".repeat(marker.len());
+            let mut lines = step.lines();
+            let first = lines.next().unwrap_or_default();
+            let _ = writeln!(md, "{marker}{}", escape_html(first));
+            // The article parser keeps a code block of a step as lines indented by four.
+            let mut code: Vec<&str> = Vec::new();
+            for more in lines {
+                if let Some(code_line) = more.strip_prefix("    ") {
+                    code.push(code_line);
+                    continue;
+                }
+                fenced_in_step(md, &indent, &mut code);
+                if more.trim().is_empty() {
+                    md.push('\n');
+                } else {
+                    let _ = writeln!(md, "{indent}{}", escape_html(more));
+                }
+            }
+            fenced_in_step(md, &indent, &mut code);
+        }
+        md.push('\n');
+    }
+    let _ = writeln!(
+        md,
+        "More: {}\n",
+        inline_code(&format!("arm-kb show {}", f.article))
+    );
+}
+
+/// Escapes `<` outside code spans, so `<organization>` in a fix step is shown rather than
+/// taken for an HTML tag.
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut open_run: Option<usize> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '`' {
+            let mut run = 1;
+            while chars.peek() == Some(&'`') {
+                chars.next();
+                run += 1;
+            }
+            out.push_str(&"`".repeat(run));
+            open_run = match open_run {
+                None => Some(run),
+                Some(open) if open == run => None,
+                still => still,
+            };
+        } else if c == '<' && open_run.is_none() {
+            out.push_str("\\<");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Writes the code lines collected from a fix step as a fenced block inside its list item.
+fn fenced_in_step(md: &mut String, indent: &str, code: &mut Vec<&str>) {
+    if code.is_empty() {
+        return;
+    }
+    let longest = code
+        .iter()
+        .map(|l| longest_backtick_run(l))
+        .max()
+        .unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    let _ = writeln!(md, "\n{indent}{fence}");
+    for line in code.drain(..) {
+        let _ = writeln!(md, "{indent}{line}");
+    }
+    let _ = writeln!(md, "{indent}{fence}");
+}
+
+/// A fenced code block whose fence is longer than any backtick run inside.
+fn code_block(md: &mut String, lines: &[String]) {
+    let longest = lines
+        .iter()
+        .map(|l| longest_backtick_run(l))
+        .max()
+        .unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    let _ = writeln!(md, "{fence}text");
+    for line in lines {
+        let _ = writeln!(md, "{line}");
+    }
+    let _ = writeln!(md, "{fence}\n");
+}
+
+/// Inline code that survives backticks in the text (CommonMark: a longer delimiter run,
+/// padded with spaces when the text starts or ends with a backtick).
+pub fn inline_code(text: &str) -> String {
+    let ticks = "`".repeat(longest_backtick_run(text) + 1);
+    if text.starts_with('`') || text.ends_with('`') {
+        format!("{ticks} {text} {ticks}")
+    } else {
+        format!("{ticks}{text}{ticks}")
+    }
+}
+
+fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_code_outgrows_backticks_in_the_text() {
+        assert_eq!(inline_code("az login"), "`az login`");
+        assert_eq!(inline_code("a `b` c"), "``a `b` c``");
+        assert_eq!(inline_code("`x`"), "`` `x` ``");
+    }
+
+    #[test]
+    fn angle_brackets_outside_code_are_escaped() {
+        assert_eq!(
+            escape_html("GET https://dev.azure.com/<org> with `<id>` and ``a`<b>``"),
+            "GET https://dev.azure.com/\\<org> with `<id>` and ``a`<b>``"
+        );
+    }
+
+    #[test]
+    fn code_fences_outgrow_backticks_in_the_lines() {
+        let mut md = String::new();
+        code_block(&mut md, &["```rust".to_owned()]);
+        assert_eq!(md, "````text\n```rust\n````\n\n");
+    }
+}

@@ -28,6 +28,9 @@ use crate::rules::{REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT, Rule, RuleKind};
 /// Up to this many keyword bytes the automaton is a DFA (fastest to search, but its size
 /// grows with the keywords); above, a contiguous NFA keeps memory and build time low.
 const DFA_MAX_KEYWORD_BYTES: usize = 32 << 10;
+/// Up to this many keywords the scanner searches a lower-cased copy of each buffer with
+/// one case-sensitive regex, whose literal prefilter is SIMD (Teddy) for small sets.
+const SMALL_SET_MAX_KEYWORDS: usize = 48;
 
 /// Literals that mark a line as an error line, for `--unexplained` and suggestions.
 pub const ERROR_MARKERS: [&str; 4] = ["##[error]", "error:", "fatal:", "exception:"];
@@ -48,6 +51,9 @@ struct KeywordTargets {
 pub struct Engine<'kb> {
     pub kb: &'kb KnowledgeBase,
     automaton: AhoCorasick,
+    /// For small keyword sets: the lower-cased keywords as one alternation, searched
+    /// over lower-cased text (finds the same positions as `automaton`, faster).
+    small_set: Option<regex::bytes::Regex>,
     targets: Vec<KeywordTargets>,
     /// Rules without a usable keyword: tried on every line no keyword rule explained.
     unfiltered: Vec<u32>,
@@ -106,9 +112,19 @@ impl<'kb> Engine<'kb> {
             .kind(Some(kind))
             .build(&keywords)
             .expect("keywords are plain literals");
+        let small_set = (keywords.len() <= SMALL_SET_MAX_KEYWORDS && !keywords.is_empty())
+            .then(|| {
+                let alternation: Vec<String> = keywords.iter().map(|k| regex::escape(k)).collect();
+                regex::bytes::RegexBuilder::new(&format!("(?-u:{})", alternation.join("|")))
+                    .unicode(false)
+                    .build()
+                    .ok()
+            })
+            .flatten();
         Engine {
             kb,
             automaton,
+            small_set,
             targets,
             unfiltered,
             unfiltered_set: OnceLock::new(),

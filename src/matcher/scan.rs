@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::{self, Read};
 
 use aho_corasick::Input;
-use memchr::{memchr, memchr_iter, memrchr};
+use memchr::{memchr, memrchr};
 
 use super::{Engine, FindingSet, MAX_CAPTURE_CHARS, MAX_EVIDENCE_CHARS};
 use crate::diagnostics::Diagnostic;
@@ -99,6 +99,8 @@ pub struct Scanner<'e, 'kb> {
     contexts: BTreeMap<u64, LineContext>,
     /// The last `context_before` complete lines of earlier regions.
     tail: VecDeque<(u64, String)>,
+    /// A lower-cased copy of the region, for the engine's small-set prefilter.
+    lowered: Vec<u8>,
 }
 
 impl<'e, 'kb> Scanner<'e, 'kb> {
@@ -111,6 +113,7 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
             line_matched: false,
             contexts: BTreeMap::new(),
             tail: VecDeque::new(),
+            lowered: Vec::new(),
         }
     }
 
@@ -192,18 +195,28 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
 
         let engine = self.engine;
         let every_line = engine.has_unfiltered();
+        // With few keywords, a case-sensitive search of a lower-cased copy can use SIMD
+        // (Teddy); the case-insensitive automaton cannot.
+        let mut lowered = std::mem::take(&mut self.lowered);
+        if engine.small_set.is_some() {
+            lowered.clear();
+            lowered.extend_from_slice(region);
+            lowered.make_ascii_lowercase();
+        }
         let mut pos = 0usize;
         let mut line = first_line;
         let mut counted = 0usize;
         let mut next_hit: Option<usize> = None;
         while pos < region.len() {
             if next_hit.is_none_or(|h| h < pos) {
-                next_hit = Some(
-                    engine
+                let found = match &engine.small_set {
+                    Some(set) => set.find_at(&lowered, pos).map(|m| m.start()),
+                    None => engine
                         .automaton
                         .find(Input::new(region).span(pos..region.len()))
-                        .map_or(usize::MAX, |m| m.start()),
-                );
+                        .map(|m| m.start()),
+                };
+                next_hit = Some(found.unwrap_or(usize::MAX));
             }
             let hit = next_hit.unwrap_or(usize::MAX);
             let at = if every_line { pos } else { hit };
@@ -227,6 +240,7 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
             self.remember_tail(region, first_line, newlines, end_kind);
             self.prune_contexts(out);
         }
+        self.lowered = lowered;
         Ok((newlines, kept))
     }
 
@@ -506,9 +520,9 @@ fn context_text(raw: &[u8]) -> String {
     display_text(raw.strip_suffix(b"\r").unwrap_or(raw), 0)
 }
 
-/// Counts newlines (memchr's count is vectorised: no per-line work).
+/// Counts newlines with a SIMD population count: no per-line work.
 pub(crate) fn count_newlines(bytes: &[u8]) -> usize {
-    memchr_iter(b'\n', bytes).count()
+    bytecount::count(bytes, b'\n')
 }
 
 /// Removes ANSI escape sequences from `buf` in place, from `first_esc` (an ESC) on;

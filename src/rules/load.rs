@@ -272,7 +272,12 @@ fn validate(spec: RuleSpec, source: &SharedSource, diags: &mut Vec<Diagnostic>) 
     };
     let unless = to_sources(spec.unless);
 
-    // Parse every regex now (cheap) so syntax errors surface at load, with a position.
+    // Parse every regex now so syntax errors surface at load, with a position. Only a
+    // rule without `keywords` needs the full translation (to derive its literals); the
+    // others get the much cheaper syntax check, and translation problems (an unknown
+    // Unicode class, say) surface when the regex is compiled: on its first candidate line
+    // in `match`, for every rule in `check`.
+    let derive_literals = spec.keywords.is_none();
     let pattern_list = match &kind {
         RuleKind::Patterns(p) => p,
         RuleKind::All { parts, .. } => parts,
@@ -280,12 +285,13 @@ fn validate(spec: RuleSpec, source: &SharedSource, diags: &mut Vec<Diagnostic>) 
     let mut derived: Option<Vec<Vec<u8>>> = Some(Vec::new());
     for (i, p) in pattern_list.iter().chain(unless.iter()).enumerate() {
         let is_unless = i >= pattern_list.len();
-        match parse_regex(p, source) {
+        match parse_regex(p, source, derive_literals) {
             Err(d) => {
                 diags.push(*d);
                 derived = None;
             }
-            Ok(hir) => {
+            Ok(None) => {}
+            Ok(Some(hir)) => {
                 if is_unless && matches!(kind, RuleKind::Patterns(_)) {
                     continue; // checked on lines a pattern matched: no prefilter needed
                 }
@@ -380,12 +386,24 @@ fn id_span_for(source: &SharedSource, id: &Spanned<String>) -> SourceSpan {
 fn parse_regex(
     p: &PatternSource,
     source: &SharedSource,
-) -> Result<regex_syntax::hir::Hir, Box<Diagnostic>> {
-    let mut parser = regex_syntax::ParserBuilder::new()
-        .utf8(false)
-        .nest_limit(REGEX_NEST_LIMIT)
-        .build();
-    parser.parse(&p.regex).map_err(|err| {
+    translate: bool,
+) -> Result<Option<regex_syntax::hir::Hir>, Box<Diagnostic>> {
+    let parsed = if translate {
+        regex_syntax::ParserBuilder::new()
+            .utf8(false)
+            .nest_limit(REGEX_NEST_LIMIT)
+            .build()
+            .parse(&p.regex)
+            .map(Some)
+    } else {
+        regex_syntax::ast::parse::ParserBuilder::new()
+            .nest_limit(REGEX_NEST_LIMIT)
+            .build()
+            .parse(&p.regex)
+            .map(|_| None)
+            .map_err(regex_syntax::Error::Parse)
+    };
+    parsed.map_err(|err| {
         let (inner, kind) = match &err {
             regex_syntax::Error::Parse(e) => (Some(*e.span()), e.kind().to_string()),
             regex_syntax::Error::Translate(e) => (Some(*e.span()), e.kind().to_string()),

@@ -6,9 +6,11 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use serde::Serialize;
 use tantivy::collector::TopDocs;
+use tantivy::directory::RamDirectory;
 use tantivy::query::{BooleanQuery, Occur, Query, QueryParser};
 use tantivy::schema::{
     Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
@@ -16,15 +18,17 @@ use tantivy::schema::{
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{
     Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter,
-    TextAnalyzer,
+    TextAnalyzer, TokenizerManager,
 };
-use tantivy::{Index, IndexReader, TantivyDocument, doc};
+use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term, doc};
 
 use crate::kb::KnowledgeBase;
 use crate::render::fill_placeholders;
 
 const PROSE: &str = "kb_en";
 const CODES: &str = "kb_code";
+/// Indexing memory; a knowledge base of 10,000 articles fits without a flush.
+const WRITER_MEMORY: usize = 64 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -61,7 +65,9 @@ pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
     fields: Fields,
-    vocabulary: Vocabulary,
+    /// The articles' text, kept to build the vocabulary if a query needs correcting.
+    texts: Vec<String>,
+    vocabulary: OnceLock<Vocabulary>,
 }
 
 /// The words of the articles, to correct misspelt query words ("servce principle" →
@@ -70,39 +76,30 @@ pub struct SearchIndex {
 struct Vocabulary {
     /// Lower-cased word → number of articles that use it.
     words: HashMap<String, u32>,
-    /// Stemmed terms of the prose fields: a query word whose stem is here is known.
-    stems: HashSet<String>,
 }
 
 impl Vocabulary {
-    fn add_article(&mut self, texts: &[&str]) {
-        let mut seen = HashSet::new();
+    /// One text per article.
+    fn build(texts: &[String]) -> Vocabulary {
+        let mut words: HashMap<String, u32> = HashMap::new();
         let mut plain = plain_analyzer();
-        let mut prose = prose_analyzer();
         for text in texts {
+            let mut seen = HashSet::new();
             let mut stream = plain.token_stream(text);
             while let Some(token) = stream.next() {
                 if seen.insert(token.text.clone()) {
-                    *self.words.entry(token.text.clone()).or_default() += 1;
+                    *words.entry(token.text.clone()).or_default() += 1;
                 }
             }
-            let mut stream = prose.token_stream(text);
-            while let Some(token) = stream.next() {
-                self.stems.insert(token.text.clone());
-            }
         }
+        Vocabulary { words }
     }
 
-    /// The closest article word to an unknown `word`, or None when `word` is known, too
-    /// short to correct safely, or has no close neighbour. Ties go to the commoner word.
-    fn correct(&self, word: &str, stem: &str) -> Option<&str> {
+    /// The closest article word to an unknown `word`, or None when `word` is known or has
+    /// no close neighbour. Ties go to the commoner word.
+    fn correct(&self, word: &str) -> Option<&str> {
         let len = word.chars().count();
-        if len < 4
-            || self.words.contains_key(word)
-            || self.stems.contains(stem)
-            // Codes and ids are exact: AADSTS50058 must not become AADSTS50053.
-            || word.chars().any(|c| c.is_ascii_digit())
-        {
+        if self.words.contains_key(word) {
             return None;
         }
         let max_distance = if len >= 7 { 2 } else { 1 };
@@ -165,16 +162,21 @@ impl SearchIndex {
             cause: schema.add_text_field("cause", prose(true)),
             fix: schema.add_text_field("fix", prose(true)),
         };
-        let index = Index::create_in_ram(schema.build());
-        index.tokenizers().register(PROSE, prose_analyzer());
-        index.tokenizers().register(
+        let tokenizers = TokenizerManager::default();
+        tokenizers.register(PROSE, prose_analyzer());
+        tokenizers.register(
             CODES,
             TextAnalyzer::builder(RawTokenizer::default())
                 .filter(LowerCaser)
                 .build(),
         );
-        let mut writer = index.writer_with_num_threads(1, 15_000_000)?;
-        let mut vocabulary = Vocabulary::default();
+        // One segment, written on this thread: the whole knowledge base is small, and a
+        // multi-threaded writer costs more to start than to fill.
+        let mut writer = Index::builder()
+            .schema(schema.build())
+            .tokenizers(tokenizers)
+            .single_segment_index_writer(RamDirectory::create(), WRITER_MEMORY)?;
+        let mut texts = Vec::with_capacity(kb.articles.len());
         for a in kb.articles.values() {
             let summary = a.summary.clone().unwrap_or_default();
             let symptoms = fill_placeholders(&a.symptoms, None);
@@ -183,9 +185,18 @@ impl SearchIndex {
             // The id's words are searchable too ("secret expired" → sp-secret-expired).
             let id_words = a.id.as_str().replace('-', " ");
             let tags = a.tags.join(" ");
-            vocabulary.add_article(&[
-                &a.title, &tags, &id_words, &summary, &symptoms, &cause, &fix,
-            ]);
+            texts.push(
+                [
+                    a.title.as_str(),
+                    &tags,
+                    &id_words,
+                    &summary,
+                    &symptoms,
+                    &cause,
+                    &fix,
+                ]
+                .join("\n"),
+            );
             let mut d = doc!(
                 fields.id => a.id.as_str(),
                 fields.title => a.title.as_str(),
@@ -207,13 +218,17 @@ impl SearchIndex {
             }
             writer.add_document(d)?;
         }
-        writer.commit()?;
-        let reader = index.reader()?;
+        let index = writer.finalize()?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
         Ok(SearchIndex {
             index,
             reader,
             fields,
-            vocabulary,
+            texts,
+            vocabulary: OnceLock::new(),
         })
     }
 
@@ -253,6 +268,7 @@ impl SearchIndex {
 
     /// Corrections of the query words that no article uses.
     fn corrections(&self, text: &str) -> Vec<String> {
+        let searcher = self.reader.searcher();
         let mut plain = plain_analyzer();
         let mut prose = prose_analyzer();
         let mut corrected: Vec<String> = Vec::new();
@@ -263,13 +279,36 @@ impl SearchIndex {
             let Some(stem) = stems.next().map(|t| t.text.clone()) else {
                 continue;
             };
-            if let Some(word) = self.vocabulary.correct(&token.text, &stem)
+            if token.text.chars().count() < 4
+                // Codes and ids are exact: AADSTS50058 must not become AADSTS50053.
+                || token.text.chars().any(|c| c.is_ascii_digit())
+                || self.knows_stem(&searcher, &stem)
+            {
+                continue;
+            }
+            let vocabulary = self
+                .vocabulary
+                .get_or_init(|| Vocabulary::build(&self.texts));
+            if let Some(word) = vocabulary.correct(&token.text)
                 && !corrected.iter().any(|c| c == word)
             {
                 corrected.push(word.to_owned());
             }
         }
         corrected
+    }
+
+    /// Whether some article's prose has the stemmed term `stem` (then the word is spelt
+    /// as the articles spell it, in some form).
+    fn knows_stem(&self, searcher: &tantivy::Searcher, stem: &str) -> bool {
+        let f = &self.fields;
+        [f.title, f.tags, f.summary, f.symptoms, f.cause, f.fix]
+            .into_iter()
+            .any(|field| {
+                searcher
+                    .doc_freq(&Term::from_field_text(field, stem))
+                    .is_ok_and(|n| n > 0)
+            })
     }
 
     /// The best `limit` articles for `text`, best first.

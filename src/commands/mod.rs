@@ -67,13 +67,22 @@ pub fn run(cli: Cli) -> u8 {
     match result {
         Ok(code) => code,
         // `arm-kb match | head` closing the pipe early is not an error.
-        Err(CommandError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(CommandError::Io(e)) if is_broken_pipe(&e) => EXIT_OK,
         Err(CommandError::KnowledgeBase) => EXIT_ERROR,
         Err(e) => {
             let _ = writeln!(anstream::stderr(), "arm-kb: {e}");
             EXIT_ERROR
         }
     }
+}
+
+/// A closed stdout, also when a JSON writer wrapped the error.
+fn is_broken_pipe(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+        || e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<serde_json::Error>())
+            .and_then(serde_json::Error::io_error_kind)
+            == Some(io::ErrorKind::BrokenPipe)
 }
 
 /// The roots selected by the global flags and `ARM_KB_PATH`.

@@ -187,6 +187,12 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
             None => region.len(),
         };
         let region: &[u8] = &region[..kept];
+        if region.is_empty() && end_kind == RegionEnd::Eof {
+            // The last line held only escape codes (a colour reset, typically): it is
+            // still a line, now empty.
+            self.empty_last_line(first_line, out)?;
+            return Ok((0, kept));
+        }
         let newlines = count_newlines(region) as u64;
         let with_context = self.wants_context();
         if with_context && end_kind != RegionEnd::Piece {
@@ -430,6 +436,31 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
             context.after.extend(lines[..take].iter().cloned());
             context.after_missing -= take;
         }
+    }
+
+    /// An input's last line that is empty once escape codes are removed: context of the
+    /// evidence before it, and a line the keyword-less rules (`^$`) may match.
+    fn empty_last_line(&mut self, line: u64, out: &mut FindingSet) -> Result<(), ScanError> {
+        let with_context = self.wants_context();
+        if with_context {
+            for context in self.contexts.values_mut() {
+                if context.after_missing > 0 {
+                    context.after.push((line, String::new()));
+                    context.after_missing -= 1;
+                }
+            }
+        }
+        if self.engine.has_unfiltered() {
+            self.line_matched = false;
+            self.check_line(b"", line, false, out)?;
+            if with_context && self.line_matched {
+                self.open_context(&[], 0, 0, line);
+            }
+        }
+        if with_context {
+            self.prune_contexts(out);
+        }
+        Ok(())
     }
 
     /// Keeps the last `context_before` complete lines of the region for the next one.

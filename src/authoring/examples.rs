@@ -209,25 +209,9 @@ pub fn describe(failure: &ExampleFailure) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kb::{RootFiles, RootLocation};
-    use crate::source::SourceFile;
 
     fn kb(rules: &str) -> KnowledgeBase {
-        let root = RootFiles {
-            location: RootLocation::Builtin,
-            articles: vec![(
-                "a".to_owned(),
-                SourceFile::new(
-                    "kb/a.md",
-                    "+++\ntitle = \"A\"\n+++\n## Symptoms\nx\n## Cause\ny\n## Fix\n1. z\n",
-                ),
-            )],
-            rule_files: vec![SourceFile::new("rules/a.toml", rules)],
-        };
-        let mut diags = Vec::new();
-        let kb = KnowledgeBase::from_roots(vec![root], &mut diags);
-        assert!(diags.is_empty(), "{diags:?}");
-        kb
+        crate::kb::test_kb(rules)
     }
 
     fn failures(kb: &mut KnowledgeBase) -> Vec<Vec<ExampleFailure>> {

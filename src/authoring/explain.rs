@@ -70,17 +70,7 @@ fn keyword_hits<'r>(rule: &'r Rule, text: &[u8]) -> Vec<(&'r str, usize)> {
 }
 
 fn shown(bytes: &[u8]) -> String {
-    let lossy = String::from_utf8_lossy(bytes);
-    let clean: String = lossy
-        .chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
-        .collect();
+    let clean = crate::matcher::printable(bytes);
     match clean.char_indices().nth(SHOWN_CHARS) {
         Some((cut, _)) => format!("{}…", &clean[..cut]),
         None => clean,

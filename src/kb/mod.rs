@@ -208,3 +208,24 @@ impl KnowledgeBase {
         near
     }
 }
+
+/// A knowledge base of one article `a` and the given rule file, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_kb(rules: &str) -> KnowledgeBase {
+    use crate::source::SourceFile;
+    let root = RootFiles {
+        location: RootLocation::Builtin,
+        articles: vec![(
+            "a".to_owned(),
+            SourceFile::new(
+                "kb/a.md",
+                "+++\ntitle = \"A\"\n+++\n## Symptoms\nx\n## Cause\ny\n## Fix\n1. z\n",
+            ),
+        )],
+        rule_files: vec![SourceFile::new("rules/a.toml", rules)],
+    };
+    let mut diags = Vec::new();
+    let kb = KnowledgeBase::from_roots(vec![root], &mut diags);
+    assert!(diags.is_empty(), "{diags:?}");
+    kb
+}

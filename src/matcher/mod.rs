@@ -19,6 +19,7 @@ use regex::bytes::{RegexSet, RegexSetBuilder};
 pub use findings::{
     ErrorLine, Evidence, Finding, FindingSet, MAX_EVIDENCE_PER_FINDING, Report, Stats,
 };
+pub(crate) use scan::printable;
 pub use scan::{MAX_LINE_BYTES, ScanError, ScanOptions, Scanner};
 
 use crate::diagnostics::Diagnostic;

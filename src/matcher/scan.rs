@@ -642,6 +642,21 @@ fn truncate_chars(s: &str, max: usize) -> String {
     }
 }
 
+/// Bytes as text a terminal can show: lossy UTF-8, control characters (which could move
+/// the cursor or recolour the screen) replaced.
+pub(crate) fn printable(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// The line as shown to a person: lossy UTF-8, control characters replaced, and cut
 /// around the match when it is long (with a marker saying how much was left out).
 pub(crate) fn display_text(text: &[u8], match_start: usize) -> String {
@@ -687,16 +702,7 @@ pub(crate) fn display_text(text: &[u8], match_start: usize) -> String {
         }
         end += 1;
     }
-    let shown: String = String::from_utf8_lossy(&text[start..end])
-        .chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
-        .collect();
+    let shown = printable(&text[start..end]);
     let mut out = String::new();
     if start > 0 {
         out.push_str(&format!("[…{start} bytes] "));
@@ -712,25 +718,10 @@ pub(crate) fn display_text(text: &[u8], match_start: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kb::{KnowledgeBase, RootFiles, RootLocation};
-    use crate::source::SourceFile;
+    use crate::kb::KnowledgeBase;
 
     fn kb(rules: &str) -> KnowledgeBase {
-        let root = RootFiles {
-            location: RootLocation::Builtin,
-            articles: vec![(
-                "a".to_owned(),
-                SourceFile::new(
-                    "kb/a.md",
-                    "+++\ntitle = \"A\"\n+++\n## Symptoms\nx\n## Cause\ny\n## Fix\n1. z\n",
-                ),
-            )],
-            rule_files: vec![SourceFile::new("rules/a.toml", rules)],
-        };
-        let mut diags = Vec::new();
-        let kb = KnowledgeBase::from_roots(vec![root], &mut diags);
-        assert!(diags.is_empty(), "{diags:?}");
-        kb
+        crate::kb::test_kb(rules)
     }
 
     const SECRET_RULE: &str =

@@ -206,8 +206,8 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
         let mut lowered = std::mem::take(&mut self.lowered);
         if engine.small_set.is_some() {
             lowered.clear();
-            lowered.extend_from_slice(region);
-            lowered.make_ascii_lowercase();
+            // One pass: copy and fold (vectorised by the compiler).
+            lowered.extend(region.iter().map(u8::to_ascii_lowercase));
         }
         let mut pos = 0usize;
         let mut line = first_line;

@@ -252,3 +252,18 @@ proptest! {
         index.related(&lines, limit).expect("related never fails");
     }
 }
+
+/// A field-exists query on a field that does not exist parses, but cannot run: the
+/// words are searched instead (found by the property test above).
+#[test]
+fn an_exists_query_on_an_unknown_field_falls_back_to_words() {
+    let (_, index) = index();
+    for query in ["¡:*", "nosuchfield:*", "secret nosuchfield:* expired"] {
+        index.search(query, 3).expect("searching never fails");
+    }
+    let hits = index.search("secret nosuchfield:* expired", 3).unwrap();
+    assert_eq!(
+        hits.first().map(|h| h.article.as_str()),
+        Some("sp-secret-expired")
+    );
+}

@@ -313,7 +313,12 @@ impl SearchIndex {
 
     /// The best `limit` articles for `text`, best first.
     pub fn search(&self, text: &str, limit: usize) -> Result<Vec<SearchHit>, SearchError> {
-        self.run(text, limit, true)
+        match self.run(text, limit, true) {
+            // Query syntax the parser accepted but the index cannot run (`x:*` on a field
+            // that does not exist): search the plain words instead.
+            Err(_) => self.run(&plain_words(text), limit, true),
+            ok => ok,
+        }
     }
 
     fn run(
@@ -382,4 +387,12 @@ impl SearchIndex {
         // Log lines are long and full of noise and odd words: exact terms only.
         self.run(&words, limit, false)
     }
+}
+
+/// The words of `text` without any query syntax.
+fn plain_words(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -1,5 +1,6 @@
 //! In-process figures: matcher throughput per MB, rule loading and engine build time,
-//! search latency and index build time. Run with `cargo bench --bench matcher`.
+//! search latency and index build time, and what opening a cached on-disk index would
+//! cost instead of building one. Run with `cargo bench --bench matcher`.
 //!
 //! The workloads are generated here, deterministically, so the bench needs no files.
 //! `ARMKB_BENCH_LOG=/path/to/log` scans that log instead of the generated one (for
@@ -213,4 +214,69 @@ fn search_query_10k_articles(bencher: Bencher) {
             .search("service principal secret expired", 10)
             .expect("search works")
     });
+}
+
+/// Writes the articles' searchable text as an on-disk tantivy index, as a cache would.
+fn write_disk_index(kb: &KnowledgeBase, dir: &std::path::Path) {
+    use tantivy::schema::{STORED, Schema, TEXT};
+    let mut schema = Schema::builder();
+    let fields: Vec<_> = ["id", "title", "summary", "symptoms", "cause", "fix"]
+        .iter()
+        .map(|name| schema.add_text_field(name, TEXT | STORED))
+        .collect();
+    let index = tantivy::Index::create_in_dir(dir, schema.build()).expect("index dir");
+    let mut writer = index
+        .writer_with_num_threads(1, 50_000_000)
+        .expect("writer");
+    for a in kb.articles.values() {
+        let mut doc = tantivy::TantivyDocument::default();
+        let texts = [
+            a.id.as_str(),
+            &a.title,
+            a.summary.as_deref().unwrap_or_default(),
+            &a.symptoms,
+            &a.cause,
+            &a.fix.join("\n"),
+        ];
+        for (field, text) in fields.iter().zip(texts) {
+            doc.add_text(*field, text);
+        }
+        writer.add_document(doc).expect("add");
+    }
+    writer.commit().expect("commit");
+}
+
+/// Opening a cached index and running one query: what a cache would cost per call.
+fn open_disk_index_and_query(dir: &std::path::Path) -> usize {
+    use tantivy::collector::TopDocs;
+    let index = tantivy::Index::open_in_dir(dir).expect("open");
+    let reader = index
+        .reader_builder()
+        .reload_policy(tantivy::ReloadPolicy::Manual)
+        .try_into()
+        .expect("reader");
+    let fields: Vec<_> = index.schema().fields().map(|(f, _)| f).collect();
+    let parser = tantivy::query::QueryParser::for_index(&index, fields);
+    let query = parser
+        .parse_query("service principal secret expired")
+        .expect("query");
+    reader
+        .searcher()
+        .search(&query, &TopDocs::with_limit(10).order_by_score())
+        .expect("search")
+        .len()
+}
+
+#[divan::bench(sample_count = 20)]
+fn search_cached_index_open_and_query_builtin(bencher: Bencher) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_disk_index(&BUILTIN, dir.path());
+    bencher.bench(|| open_disk_index_and_query(dir.path()));
+}
+
+#[divan::bench(sample_count = 20)]
+fn search_cached_index_open_and_query_10k_articles(bencher: Bencher) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_disk_index(&ARTICLES_10K, dir.path());
+    bencher.bench(|| open_disk_index_and_query(dir.path()));
 }

@@ -26,8 +26,7 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<u8, CommandError> {
                 "errors": errors,
                 "warnings": warnings,
             });
-            serde_json::to_writer_pretty(&mut out, &value).map_err(io::Error::other)?;
-            writeln!(out)?;
+            super::write_json(&mut out, &value)?;
         }
         OutputFormat::Text => write_text(&mut out, &report, errors, warnings)?,
     }

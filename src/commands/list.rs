@@ -24,12 +24,7 @@ pub fn run(global: &GlobalArgs, args: &ListArgs) -> Result<u8, CommandError> {
                     })
                 })
                 .collect();
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&json!({ "articles": articles }))
-                    .map_err(std::io::Error::other)?
-            )?;
+            super::write_json(&mut out, &json!({ "articles": articles }))?;
         }
         (true, OutputFormat::Json) => {
             let rules: Vec<_> = kb
@@ -47,12 +42,7 @@ pub fn run(global: &GlobalArgs, args: &ListArgs) -> Result<u8, CommandError> {
                     })
                 })
                 .collect();
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&json!({ "rules": rules }))
-                    .map_err(std::io::Error::other)?
-            )?;
+            super::write_json(&mut out, &json!({ "rules": rules }))?;
         }
         (false, OutputFormat::Text) => {
             let width = kb

@@ -102,8 +102,7 @@ pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<u8, CommandError> {
     match args.format {
         MatchFormat::Text => write_text(&mut out, &output)?,
         MatchFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &to_json(&output)).map_err(io::Error::other)?;
-            writeln!(out)?;
+            super::write_json(&mut out, &to_json(&output))?;
         }
         MatchFormat::Jsonl => write_jsonl(&mut out, &output)?,
         MatchFormat::Markdown => markdown::write_markdown(&mut out, &output)?,

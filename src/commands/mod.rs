@@ -76,6 +76,13 @@ pub fn run(cli: Cli) -> u8 {
     }
 }
 
+/// Writes one pretty-printed JSON document and a newline: the `--format json` of every
+/// command.
+pub fn write_json(out: &mut dyn Write, value: &serde_json::Value) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)
+}
+
 /// A closed stdout, also when a JSON writer wrapped the error.
 fn is_broken_pipe(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::BrokenPipe

@@ -19,12 +19,7 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<u8, CommandError> {
                 .iter()
                 .map(|h| json!({"article": h.article, "title": h.title, "score": h.score, "snippet": h.snippet}))
                 .collect();
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&json!({ "hits": hits }))
-                    .map_err(std::io::Error::other)?
-            )?;
+            super::write_json(&mut out, &json!({ "hits": hits }))?;
         }
         OutputFormat::Text => {
             if hits.is_empty() {

@@ -574,23 +574,32 @@ pub(crate) fn strip_ansi_in_place(buf: &mut [u8], first_esc: usize) -> usize {
     }
 }
 
+/// Length of a sequence that runs from `start` over bytes in `middle`, then ends with one
+/// byte in `last` (missing when the input ends or another byte comes first).
+fn sequence_len(
+    s: &[u8],
+    start: usize,
+    middle: std::ops::RangeInclusive<u8>,
+    last: std::ops::RangeInclusive<u8>,
+) -> usize {
+    let mut i = start;
+    while i < s.len() && middle.contains(&s[i]) {
+        i += 1;
+    }
+    if i < s.len() && last.contains(&s[i]) {
+        i + 1
+    } else {
+        i
+    }
+}
+
 /// Length of the escape sequence at the start of `s` (`s[0]` is ESC): CSI (`ESC [` …
 /// final byte), OSC (`ESC ]` … BEL or `ESC \`), or a two-byte escape. A lone or malformed
 /// ESC drops only what it consumed.
 fn escape_len(s: &[u8]) -> usize {
     match s.get(1) {
         None => 1,
-        Some(b'[') => {
-            let mut i = 2;
-            while i < s.len() && (0x20..=0x3f).contains(&s[i]) {
-                i += 1;
-            }
-            if i < s.len() && (0x40..=0x7e).contains(&s[i]) {
-                i + 1
-            } else {
-                i
-            }
-        }
+        Some(b'[') => sequence_len(s, 2, 0x20..=0x3f, 0x40..=0x7e),
         Some(b']') => {
             let mut i = 2;
             while i < s.len() {
@@ -603,17 +612,7 @@ fn escape_len(s: &[u8]) -> usize {
             }
             i
         }
-        Some(0x20..=0x2f) => {
-            let mut i = 2;
-            while i < s.len() && (0x20..=0x2f).contains(&s[i]) {
-                i += 1;
-            }
-            if i < s.len() && (0x30..=0x7e).contains(&s[i]) {
-                i + 1
-            } else {
-                i
-            }
-        }
+        Some(0x20..=0x2f) => sequence_len(s, 1, 0x20..=0x2f, 0x30..=0x7e),
         Some(0x30..=0x7e) => 2,
         Some(_) => 1,
     }

@@ -88,8 +88,9 @@ impl KnowledgeBase {
     /// Parses and merges roots in order.
     pub fn from_roots(roots: Vec<RootFiles>, diags: &mut Vec<Diagnostic>) -> KnowledgeBase {
         let mut kb = KnowledgeBase::default();
-        let mut rule_index: HashMap<RuleId, usize> = HashMap::new();
-        for root in roots {
+        // Where each rule id sits in `kb.rules`, and which root put it there.
+        let mut rule_index: HashMap<RuleId, (usize, usize)> = HashMap::new();
+        for (root_no, root) in roots.into_iter().enumerate() {
             for (stem, source) in &root.articles {
                 let Some(id) = ArticleId::parse(stem) else {
                     diags.push(
@@ -112,23 +113,26 @@ impl KnowledgeBase {
                     kb.articles.insert(id, article);
                 }
             }
-            let mut seen_in_root: HashMap<RuleId, SourceSpan> = HashMap::new();
             for source in &root.rule_files {
-                for rule in load_rule_file(source, diags) {
-                    if let Some(first) = seen_in_root.get(&rule.id) {
-                        diags.push(
-                            Diagnostic::error(
-                                "duplicate-rule-id",
-                                format!("rule id `{}` is used twice in this root", rule.id),
-                            )
-                            .at(rule.span.clone())
-                            .hint(format!("first defined at {}", first.location())),
-                        );
-                        continue;
-                    }
-                    seen_in_root.insert(rule.id.clone(), rule.span.clone());
+                let rules = load_rule_file(source, diags);
+                kb.rules.reserve(rules.len());
+                for rule in rules {
                     match rule_index.get(&rule.id) {
-                        Some(&i) => {
+                        Some(&(_, seen_root)) if seen_root == root_no => {
+                            let first = rule_index[&rule.id].0;
+                            diags.push(
+                                Diagnostic::error(
+                                    "duplicate-rule-id",
+                                    format!("rule id `{}` is used twice in this root", rule.id),
+                                )
+                                .at(rule.span.clone())
+                                .hint(format!(
+                                    "first defined at {}",
+                                    kb.rules[first].span.location()
+                                )),
+                            );
+                        }
+                        Some(&(i, _)) => {
                             diags.push(
                                 Diagnostic::note(
                                     "override",
@@ -140,10 +144,11 @@ impl KnowledgeBase {
                                 )
                                 .at(rule.span.clone()),
                             );
+                            rule_index.insert(rule.id.clone(), (i, root_no));
                             kb.rules[i] = rule;
                         }
                         None => {
-                            rule_index.insert(rule.id.clone(), kb.rules.len());
+                            rule_index.insert(rule.id.clone(), (kb.rules.len(), root_no));
                             kb.rules.push(rule);
                         }
                     }

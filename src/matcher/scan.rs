@@ -99,7 +99,7 @@ pub struct Scanner<'e, 'kb> {
     contexts: BTreeMap<u64, LineContext>,
     /// The last `context_before` complete lines of earlier regions.
     tail: VecDeque<(u64, String)>,
-    /// A lower-cased copy of the region, for the engine's small-set prefilter.
+    /// A lower-cased copy of the region, where keywords are searched.
     lowered: Vec<u8>,
 }
 
@@ -201,14 +201,11 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
 
         let engine = self.engine;
         let every_line = engine.has_unfiltered();
-        // With few keywords, a case-sensitive search of a lower-cased copy can use SIMD
-        // (Teddy); the case-insensitive automaton cannot.
+        // Keywords are searched in a lower-cased copy (one vectorised pass), so the
+        // automaton can be case-sensitive; offsets are the same in both.
         let mut lowered = std::mem::take(&mut self.lowered);
-        if engine.small_set.is_some() {
-            lowered.clear();
-            // One pass: copy and fold (vectorised by the compiler).
-            lowered.extend(region.iter().map(u8::to_ascii_lowercase));
-        }
+        lowered.clear();
+        lowered.extend(region.iter().map(u8::to_ascii_lowercase));
         let mut pos = 0usize;
         let mut line = first_line;
         let mut counted = 0usize;
@@ -216,13 +213,12 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
         while pos < region.len() {
             if next_hit.is_none_or(|h| h < pos) {
                 let found = match &engine.small_set {
-                    Some(set) => set.find_at(&lowered, pos).map(|m| m.start()),
+                    Some(set) => set.find_in(&lowered, aho_corasick::Span::from(pos..region.len())),
                     None => engine
                         .automaton
-                        .find(Input::new(region).span(pos..region.len()))
-                        .map(|m| m.start()),
+                        .find(Input::new(&lowered).span(pos..region.len())),
                 };
-                next_hit = Some(found.unwrap_or(usize::MAX));
+                next_hit = Some(found.map_or(usize::MAX, |m| m.start()));
             }
             let hit = next_hit.unwrap_or(usize::MAX);
             let at = if every_line { pos } else { hit };
@@ -235,26 +231,35 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
             counted = start;
             let complete = end < region.len() || end_kind != RegionEnd::Piece;
             self.line_matched = false;
-            self.check_line(&region[start..end], line, hit < end, out)?;
+            let has_hit = hit < end;
+            self.check_line(
+                &region[start..end],
+                &lowered[start..end],
+                line,
+                has_hit,
+                out,
+            )?;
             if with_context && self.line_matched && complete {
                 self.open_context(region, start, end, line);
             }
             pos = end + 1;
         }
+        self.lowered = lowered;
 
         if with_context {
             self.remember_tail(region, first_line, newlines, end_kind);
             self.prune_contexts(out);
         }
-        self.lowered = lowered;
         Ok((newlines, kept))
     }
 
     /// Runs the candidate rules on one line (`has_hit`: a keyword hit lies in it), then
-    /// the keyword-less rules if no candidate rule explained it.
+    /// the keyword-less rules if no candidate rule explained it. `lowered` is the same
+    /// line lower-cased, where keywords are searched.
     fn check_line(
         &mut self,
         raw: &[u8],
+        lowered: &[u8],
         line_no: u64,
         has_hit: bool,
         out: &mut FindingSet,
@@ -265,11 +270,10 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
         candidates.clear();
         let mut error_line = false;
         if has_hit {
-            for m in engine.automaton.find_overlapping_iter(text) {
-                let target = &engine.targets[m.pattern().as_usize()];
+            engine.keyword_hits(&lowered[..text.len()], |target| {
                 candidates.extend_from_slice(&target.rules);
                 error_line |= target.error_marker;
-            }
+            });
             candidates.sort_unstable();
             candidates.dedup();
         }
@@ -452,7 +456,7 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
         }
         if self.engine.has_unfiltered() {
             self.line_matched = false;
-            self.check_line(b"", line, false, out)?;
+            self.check_line(b"", b"", line, false, out)?;
             if with_context && self.line_matched {
                 self.open_context(&[], 0, 0, line);
             }
@@ -793,6 +797,48 @@ mod tests {
                 String::from_utf8_lossy(&strip_ansi_escapes::strip(sample)),
             );
         }
+    }
+
+    #[test]
+    fn a_long_keyword_must_be_on_the_line_whole_in_any_case() {
+        // The automaton holds only the first 16 bytes of a keyword: a line with that
+        // prefix but not the whole keyword is no candidate.
+        let kb = kb(r#"
+[[rule]]
+id = "long"
+article = "a"
+keywords = ["Client secret keys for app"]
+patterns = ["(?i)client secret"]
+"#);
+        let log = b"client secret keys expired\nCLIENT SECRET KEYS FOR APP 'a'\nclient secret keys for ap\n";
+        let lines: Vec<u64> = evidence(scan(&kb, ScanOptions::default(), log), &kb)
+            .iter()
+            .map(|e| e.line)
+            .collect();
+        assert_eq!(lines, [2]);
+    }
+
+    #[test]
+    fn keywords_sharing_a_prefix_each_reach_their_rule() {
+        let kb = kb(r#"
+[[rule]]
+id = "one"
+article = "a"
+keywords = ["AADSTS7000222: first"]
+patterns = ["first"]
+
+[[rule]]
+id = "two"
+article = "a"
+keywords = ["AADSTS7000222: second"]
+patterns = ["second"]
+"#);
+        let log = b"AADSTS7000222: second\nAADSTS7000222: first and second\n";
+        let found: Vec<(u64, String)> = evidence(scan(&kb, ScanOptions::default(), log), &kb)
+            .iter()
+            .map(|e| (e.line, e.rule.to_string()))
+            .collect();
+        assert_eq!(found, [(1, "two".to_string()), (2, "one".to_string())]);
     }
 
     #[test]

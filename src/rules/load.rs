@@ -1,11 +1,14 @@
 //! Reading one rule file into validated [`Rule`]s, collecting every problem on the way.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml_parser::lexer::TokenKind;
 
 use super::{
     DEFAULT_PRIORITY, DEFAULT_WINDOW, Example, PatternSource, REGEX_NEST_LIMIT, Rule, RuleKind,
@@ -63,23 +66,134 @@ struct ExampleSpec {
     captures: BTreeMap<String, String>,
 }
 
+/// A rule file bigger than this is split at its `[[rule]]` headers into pieces of about
+/// this size, parsed independently and in parallel: the TOML parser's memory peaks at
+/// several times the text it holds, so pieces keep a 4 MiB file's load small and fast.
+const PIECE_BYTES: usize = 128 << 10;
+
 /// Parses a rule file. Rules with errors are left out; every problem goes to `diags`.
 pub fn load_rule_file(source: &SharedSource, diags: &mut Vec<Diagnostic>) -> Vec<Rule> {
-    let span = |r: std::ops::Range<usize>| SourceSpan::new(source, r);
-    let (table, errors) = DeTable::parse_recoverable(&source.text);
+    let cuts = piece_starts(&source.text);
+    if cuts.len() == 1 {
+        return load_piece(&Piece::new(source, 0..source.text.len()), diags);
+    }
+    let ranges: Vec<Range<usize>> = cuts
+        .iter()
+        .zip(cuts.iter().skip(1).chain([&source.text.len()]))
+        .map(|(&a, &b)| a..b)
+        .collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(ranges.len());
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<LoadedPiece>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(range) = ranges.get(i) else { break };
+                    let mut piece_diags = Vec::new();
+                    let rules = load_piece(&Piece::new(source, range.clone()), &mut piece_diags);
+                    done.lock().unwrap_or_else(PoisonError::into_inner).push((
+                        i,
+                        rules,
+                        piece_diags,
+                    ));
+                }
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_else(PoisonError::into_inner);
+    done.sort_unstable_by_key(|(i, ..)| *i);
+    let mut rules = Vec::with_capacity(done.iter().map(|(_, r, _)| r.len()).sum());
+    for (_, piece_rules, piece_diags) in done {
+        rules.extend(piece_rules);
+        diags.extend(piece_diags);
+    }
+    rules
+}
+
+/// A piece's number, its rules and its problems.
+type LoadedPiece = (usize, Vec<Rule>, Vec<Diagnostic>);
+
+/// Where the pieces of a big rule file start: 0, then `[[rule]]` headers at least
+/// `PIECE_BYTES` apart. The TOML lexer finds them, so a header-like line inside a
+/// multi-line string is never taken for one.
+fn piece_starts(text: &str) -> Vec<usize> {
+    let mut cuts = vec![0];
+    if text.len() < 2 * PIECE_BYTES {
+        return cuts;
+    }
+    let mut line_start = true;
+    for token in toml_parser::Source::new(text).lex() {
+        match token.kind() {
+            TokenKind::Newline => line_start = true,
+            TokenKind::Whitespace => {}
+            TokenKind::LeftSquareBracket if line_start => {
+                let at = token.span().start();
+                let last = cuts.last().copied().unwrap_or(0);
+                if at - last >= PIECE_BYTES && is_rule_header(&text[at..]) {
+                    cuts.push(at);
+                }
+                line_start = false;
+            }
+            _ => line_start = false,
+        }
+    }
+    cuts
+}
+
+/// Whether `rest` starts with a `[[rule]]` header (spaces allowed inside the brackets).
+fn is_rule_header(rest: &str) -> bool {
+    rest.strip_prefix("[[")
+        .map(|r| r.trim_start_matches([' ', '\t']))
+        .and_then(|r| r.strip_prefix("rule"))
+        .map(|r| r.trim_start_matches([' ', '\t']))
+        .is_some_and(|r| r.starts_with("]]"))
+}
+
+/// A part of a rule file parsed on its own: positions the parser reports are relative to
+/// `base`.
+struct Piece<'s> {
+    source: &'s SharedSource,
+    base: usize,
+    text: &'s str,
+}
+
+impl<'s> Piece<'s> {
+    fn new(source: &'s SharedSource, range: Range<usize>) -> Self {
+        Piece {
+            source,
+            base: range.start,
+            text: &source.text[range],
+        }
+    }
+
+    /// A span of the file from a range the parser reported for this piece.
+    fn span(&self, r: Range<usize>) -> SourceSpan {
+        SourceSpan::new(self.source, r.start + self.base..r.end + self.base)
+    }
+}
+
+fn load_piece(piece: &Piece<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Rule> {
+    let (table, errors) = DeTable::parse_recoverable(piece.text);
     for err in &errors {
         diags.push(
             Diagnostic::error(
                 "toml-syntax",
                 format!("TOML syntax: {}", err.message().trim()),
             )
-            .at(span(err.span().unwrap_or(0..0))),
+            .at(piece.span(err.span().unwrap_or(0..0))),
         );
     }
     if !errors.is_empty() {
         return Vec::new();
     }
     let mut rules = Vec::new();
+    let mut regex_parser = regex_syntax::ast::parse::ParserBuilder::new()
+        .nest_limit(REGEX_NEST_LIMIT)
+        .build();
     for (key, value) in table.into_inner() {
         if key.get_ref() != "rule" {
             diags.push(
@@ -87,7 +201,7 @@ pub fn load_rule_file(source: &SharedSource, diags: &mut Vec<Diagnostic>) -> Vec
                     "unknown-field",
                     format!("unknown top-level key `{}`", key.get_ref()),
                 )
-                .at(span(key.span()))
+                .at(piece.span(key.span()))
                 .hint("a rule file holds only `[[rule]]` tables"),
             );
             continue;
@@ -96,33 +210,30 @@ pub fn load_rule_file(source: &SharedSource, diags: &mut Vec<Diagnostic>) -> Vec
         let DeValue::Array(items) = value.into_inner() else {
             diags.push(
                 Diagnostic::error("wrong-type", "`rule` must be an array of tables")
-                    .at(span(value_span))
+                    .at(piece.span(value_span))
                     .hint("write each rule as a `[[rule]]` table"),
             );
             continue;
         };
+        rules.reserve(items.len());
         for item in items {
             let item_span = item.span();
             match RuleSpec::deserialize(ValueDeserializer::from(item)) {
                 Ok(spec) => {
-                    if let Some(rule) = validate(spec, source, diags) {
+                    if let Some(rule) = validate(spec, piece, &mut regex_parser, diags) {
                         rules.push(rule);
                     }
                 }
-                Err(err) => diags.push(spec_error(&err, source, item_span)),
+                Err(err) => diags.push(spec_error(&err, piece, item_span)),
             }
         }
     }
     rules
 }
 
-fn spec_error(
-    err: &toml::de::Error,
-    source: &SharedSource,
-    item_span: std::ops::Range<usize>,
-) -> Diagnostic {
+fn spec_error(err: &toml::de::Error, piece: &Piece<'_>, item_span: Range<usize>) -> Diagnostic {
     let message = err.message().trim();
-    let at = SourceSpan::new(source, err.span().unwrap_or(item_span));
+    let at = piece.span(err.span().unwrap_or(item_span));
     if let Some(field) = unknown_field_name(message) {
         let known = &RULE_FIELDS[..RULE_FIELDS.len() - 1];
         let hint = match did_you_mean(field, known.iter().copied()).first() {
@@ -158,8 +269,14 @@ fn content_offset(text: &str, token_start: usize) -> usize {
     }
 }
 
-fn validate(spec: RuleSpec, source: &SharedSource, diags: &mut Vec<Diagnostic>) -> Option<Rule> {
-    let span = |r: std::ops::Range<usize>| SourceSpan::new(source, r);
+fn validate(
+    spec: RuleSpec,
+    piece: &Piece<'_>,
+    regex_parser: &mut regex_syntax::ast::parse::Parser,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Rule> {
+    let source = piece.source;
+    let span = |r: Range<usize>| piece.span(r);
     let errors_before = diags.iter().filter(|d| d.is_error()).count();
 
     let id = RuleId::parse(spec.id.get_ref());
@@ -204,7 +321,7 @@ fn validate(spec: RuleSpec, source: &SharedSource, diags: &mut Vec<Diagnostic>) 
             .map(|p| {
                 let s = p.span();
                 PatternSource {
-                    text_offset: content_offset(&source.text, s.start),
+                    text_offset: content_offset(&source.text, s.start + piece.base),
                     span: span(s),
                     regex: p.into_inner(),
                 }
@@ -285,7 +402,7 @@ fn validate(spec: RuleSpec, source: &SharedSource, diags: &mut Vec<Diagnostic>) 
     let mut derived: Option<Vec<Vec<u8>>> = Some(Vec::new());
     for (i, p) in pattern_list.iter().chain(unless.iter()).enumerate() {
         let is_unless = i >= pattern_list.len();
-        match parse_regex(p, source, derive_literals) {
+        match parse_regex(p, source, regex_parser, derive_literals) {
             Err(d) => {
                 diags.push(*d);
                 derived = None;
@@ -373,19 +490,16 @@ fn validate(spec: RuleSpec, source: &SharedSource, diags: &mut Vec<Diagnostic>) 
         unless,
         examples,
         counterexamples,
-        span: id_span_for(source, &spec.id),
+        span: id_span,
         compiled: OnceLock::new(),
     })
-}
-
-fn id_span_for(source: &SharedSource, id: &Spanned<String>) -> SourceSpan {
-    SourceSpan::new(source, id.span())
 }
 
 /// Parses a regex for validation and literal extraction; an error points inside the pattern.
 fn parse_regex(
     p: &PatternSource,
     source: &SharedSource,
+    syntax_parser: &mut regex_syntax::ast::parse::Parser,
     translate: bool,
 ) -> Result<Option<regex_syntax::hir::Hir>, Box<Diagnostic>> {
     let parsed = if translate {
@@ -396,9 +510,7 @@ fn parse_regex(
             .parse(&p.regex)
             .map(Some)
     } else {
-        regex_syntax::ast::parse::ParserBuilder::new()
-            .nest_limit(REGEX_NEST_LIMIT)
-            .build()
+        syntax_parser
             .parse(&p.regex)
             .map(|_| None)
             .map_err(regex_syntax::Error::Parse)
@@ -456,6 +568,65 @@ mod tests {
         assert_eq!(r.keywords, ["aadsts7000222: "]);
         assert!(r.keywords_derived);
         assert_eq!(r.examples.len(), 1);
+    }
+
+    /// A rule file big enough to be loaded in pieces: `n` rules, each with a multi-line
+    /// string holding a line that looks like a `[[rule]]` header.
+    fn big_rule_file(n: usize) -> String {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "[[rule]]\nid = 'r{i}'\narticle = 'x'\nkeywords = ['k{i}']\npatterns = ['k{i} (?P<n>\\d+)']\nexamples = [\"\"\"\n[[rule]]\nk{i} 7\"\"\"]\n\n"
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_big_file_loads_in_pieces_like_a_small_one() {
+        let text = big_rule_file(8000);
+        assert!(text.len() > 4 * PIECE_BYTES, "{}", text.len());
+        let cuts = piece_starts(&text);
+        assert!(cuts.len() > 3, "{cuts:?}");
+        for &cut in &cuts[1..] {
+            // Each piece starts at a real header, never inside the multi-line examples.
+            assert!(text[cut..].starts_with("[[rule]]\nid = 'r"), "{cut}");
+        }
+        let (rules, diags) = load(&text);
+        assert!(diags.is_empty(), "{:?}", diags.first());
+        assert_eq!(rules.len(), 8000);
+        for (i, rule) in rules.iter().enumerate() {
+            assert_eq!(rule.id.as_str(), format!("r{i}"));
+            assert_eq!(rule.examples[0].text, format!("[[rule]]\nk{i} 7"));
+        }
+        // Spans are positions in the whole file, not in the piece.
+        let last = &rules[7999];
+        let line = text[..text.find("id = 'r7999'").unwrap()].lines().count() + 1;
+        assert_eq!(last.span.location(), format!("rules/t.toml:{line}:6"));
+    }
+
+    #[test]
+    fn an_error_in_a_later_piece_names_its_place_in_the_file() {
+        let mut text = big_rule_file(6000);
+        let at = text.find("patterns = ['k5000 ").unwrap();
+        text.replace_range(at..at + "patterns = ['k5000 ".len(), "patterns = ['(k5000 ");
+        let (rules, diags) = load(&text);
+        assert_eq!(rules.len(), 5999);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].code, "bad-regex");
+        let line = text[..at].lines().count() + 1;
+        assert_eq!(
+            diags[0].span.as_ref().unwrap().location(),
+            format!("rules/t.toml:{line}:14")
+        );
+    }
+
+    #[test]
+    fn a_header_like_line_in_a_string_is_no_cut() {
+        assert!(is_rule_header("[[rule]]\n"));
+        assert!(is_rule_header("[[ rule ]]"));
+        assert!(!is_rule_header("[[rule.example]]"));
+        assert!(!is_rule_header("[[rules]]"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub use root::{RootFiles, RootLocation};
 
 use crate::diagnostics::{Diagnostic, did_you_mean};
 use crate::ids::{ArticleId, RuleId};
-use crate::rules::{Rule, load_rule_file};
+use crate::rules::{Rule, load_rule_file_into};
 use crate::source::SourceSpan;
 
 /// Which roots to load, in order (later roots override earlier ones by id).
@@ -114,42 +114,58 @@ impl KnowledgeBase {
                 }
             }
             for source in &root.rule_files {
-                let rules = load_rule_file(source, diags);
-                kb.rules.reserve(rules.len());
-                for rule in rules {
-                    match rule_index.get(&rule.id) {
-                        Some(&(_, seen_root)) if seen_root == root_no => {
-                            let first = rule_index[&rule.id].0;
+                // Rules go straight into `kb.rules`; the new ones are then checked against
+                // the ids already there. An overriding rule takes the place of the one it
+                // overrides, and the rules that lose (overridden, duplicate) are dropped.
+                let start = kb.rules.len();
+                load_rule_file_into(source, diags, &mut kb.rules);
+                let mut dropped = vec![false; kb.rules.len() - start];
+                for j in start..kb.rules.len() {
+                    let id = &kb.rules[j].id;
+                    match rule_index.get(id).copied() {
+                        Some((first, seen_root)) if seen_root == root_no => {
                             diags.push(
                                 Diagnostic::error(
                                     "duplicate-rule-id",
-                                    format!("rule id `{}` is used twice in this root", rule.id),
+                                    format!("rule id `{id}` is used twice in this root"),
                                 )
-                                .at(rule.span.clone())
+                                .at(kb.rules[j].span.clone())
                                 .hint(format!(
                                     "first defined at {}",
                                     kb.rules[first].span.location()
                                 )),
                             );
+                            dropped[j - start] = true;
                         }
-                        Some(&(i, _)) => {
+                        Some((i, _)) => {
                             diags.push(
                                 Diagnostic::note(
                                     "override",
                                     format!(
-                                        "rule `{}` overrides {}",
-                                        rule.id,
+                                        "rule `{id}` overrides {}",
                                         kb.rules[i].span.location()
                                     ),
                                 )
-                                .at(rule.span.clone()),
+                                .at(kb.rules[j].span.clone()),
                             );
-                            rule_index.insert(rule.id.clone(), (i, root_no));
-                            kb.rules[i] = rule;
+                            rule_index.insert(id.clone(), (i, root_no));
+                            kb.rules.swap(i, j);
+                            dropped[j - start] = true;
                         }
                         None => {
-                            rule_index.insert(rule.id.clone(), (kb.rules.len(), root_no));
-                            kb.rules.push(rule);
+                            rule_index.insert(id.clone(), (j, root_no));
+                        }
+                    }
+                }
+                if dropped.contains(&true) {
+                    let mut k = 0;
+                    kb.rules.retain(|_| {
+                        k += 1;
+                        k <= start || !dropped[k - 1 - start]
+                    });
+                    for (k, rule) in kb.rules.iter().enumerate().skip(start) {
+                        if let Some(entry) = rule_index.get_mut(&rule.id) {
+                            entry.0 = k;
                         }
                     }
                 }
@@ -233,4 +249,105 @@ pub(crate) fn test_kb(rules: &str) -> KnowledgeBase {
     let kb = KnowledgeBase::from_roots(vec![root], &mut diags);
     assert!(diags.is_empty(), "{diags:?}");
     kb
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    fn root(dir: &str, rules: &str) -> RootFiles {
+        RootFiles {
+            location: RootLocation::Dir(dir.into()),
+            articles: vec![(
+                "a".to_owned(),
+                SourceFile::new(
+                    format!("{dir}/kb/a.md"),
+                    "+++\ntitle = \"A\"\n+++\n## Symptoms\nx\n## Cause\ny\n## Fix\n1. z\n",
+                ),
+            )],
+            rule_files: vec![SourceFile::new(format!("{dir}/rules/a.toml"), rules)],
+        }
+    }
+
+    fn rules(ids: &[(&str, &str)]) -> String {
+        ids.iter()
+            .map(|(id, pattern)| {
+                format!("[[rule]]\nid = '{id}'\narticle = 'a'\npatterns = ['{pattern}']\n\n")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_later_root_overrides_in_place_and_a_duplicate_id_is_an_error() {
+        let first = root(
+            "one",
+            &rules(&[("r1", "one"), ("r2", "one"), ("r3", "one")]),
+        );
+        let second = root(
+            "two",
+            &rules(&[("r4", "two"), ("r2", "two"), ("r5", "two"), ("r4", "again")]),
+        );
+        let mut diags = Vec::new();
+        let kb = KnowledgeBase::from_roots(vec![first, second], &mut diags);
+        let ids: Vec<(&str, &str)> = kb
+            .rules
+            .iter()
+            .map(|r| (r.id.as_str(), r.patterns()[0].regex.as_str()))
+            .collect();
+        // The override keeps r2's place; the duplicate r4 is left out, the first one kept.
+        assert_eq!(
+            ids,
+            [
+                ("r1", "one"),
+                ("r2", "two"),
+                ("r3", "one"),
+                ("r4", "two"),
+                ("r5", "two")
+            ]
+        );
+        let codes: Vec<(&str, String)> = diags
+            .iter()
+            .map(|d| (d.code, d.span.as_ref().unwrap().location()))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                ("override", "two/kb/a.md:1:1".to_owned()),
+                ("override", "two/rules/a.toml:7:6".to_owned()),
+                ("duplicate-rule-id", "two/rules/a.toml:17:6".to_owned()),
+            ]
+        );
+        assert_eq!(
+            diags[2].hint.as_deref(),
+            Some("first defined at two/rules/a.toml:2:6")
+        );
+        // A third root still finds every rule where the index says it is.
+        let third = root("three", &rules(&[("r5", "three"), ("r1", "three")]));
+        let mut diags = Vec::new();
+        let two = root(
+            "two",
+            &rules(&[("r4", "two"), ("r2", "two"), ("r5", "two"), ("r4", "again")]),
+        );
+        let one = root(
+            "one",
+            &rules(&[("r1", "one"), ("r2", "one"), ("r3", "one")]),
+        );
+        let kb = KnowledgeBase::from_roots(vec![one, two, third], &mut diags);
+        let ids: Vec<(&str, &str)> = kb
+            .rules
+            .iter()
+            .map(|r| (r.id.as_str(), r.patterns()[0].regex.as_str()))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("r1", "three"),
+                ("r2", "two"),
+                ("r3", "one"),
+                ("r4", "two"),
+                ("r5", "three")
+            ]
+        );
+    }
 }

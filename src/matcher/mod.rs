@@ -52,37 +52,35 @@ pub const MAX_CAPTURE_CHARS: usize = 200;
 /// faster to build, smaller, and a DFA for larger rule sets.
 const KEYWORD_PREFIX_BYTES: usize = 16;
 
-/// Keywords and their automaton prefixes, while the engine is built.
+/// Keywords and their automaton prefixes, while the engine is built. Keywords are
+/// borrowed from the rules, which the loader has lower-cased.
 #[derive(Default)]
-struct KeywordTable {
-    index: HashMap<Box<[u8]>, usize>,
-    keywords: Vec<Box<[u8]>>,
+struct KeywordTable<'kb> {
+    index: HashMap<&'kb [u8], usize>,
+    keywords: Vec<&'kb [u8]>,
     targets: Vec<KeywordTargets>,
-    prefix_index: HashMap<Box<[u8]>, usize>,
-    prefixes: Vec<Vec<u8>>,
+    prefix_index: HashMap<&'kb [u8], usize>,
+    prefixes: Vec<&'kb [u8]>,
     prefix_keywords: Vec<Vec<u32>>,
 }
 
-impl KeywordTable {
-    /// The slot of keyword `kw` (lower-cased), added on first sight.
-    fn slot(&mut self, kw: &str) -> usize {
-        let kw = kw.as_bytes().to_ascii_lowercase().into_boxed_slice();
-        if let Some(&slot) = self.index.get(&kw) {
+impl<'kb> KeywordTable<'kb> {
+    /// The slot of keyword `kw`, added on first sight.
+    fn slot(&mut self, kw: &'kb str) -> usize {
+        debug_assert!(!kw.bytes().any(|b| b.is_ascii_uppercase()), "{kw}");
+        let kw = kw.as_bytes();
+        if let Some(&slot) = self.index.get(kw) {
             return slot;
         }
         let slot = self.keywords.len();
         let prefix = &kw[..kw.len().min(KEYWORD_PREFIX_BYTES)];
-        let prefix_slot = match self.prefix_index.get(prefix) {
-            Some(&p) => p,
-            None => {
-                self.prefix_index.insert(prefix.into(), self.prefixes.len());
-                self.prefixes.push(prefix.to_vec());
-                self.prefix_keywords.push(Vec::new());
-                self.prefixes.len() - 1
-            }
-        };
+        let prefix_slot = *self.prefix_index.entry(prefix).or_insert_with(|| {
+            self.prefixes.push(prefix);
+            self.prefix_keywords.push(Vec::new());
+            self.prefixes.len() - 1
+        });
         self.prefix_keywords[prefix_slot].push(slot as u32);
-        self.index.insert(kw.clone(), slot);
+        self.index.insert(kw, slot);
         self.keywords.push(kw);
         self.targets.push(KeywordTargets::default());
         slot
@@ -105,7 +103,7 @@ pub struct Engine<'kb> {
     /// hit like `automaton`, faster). None when the CPU has no SIMD for it.
     small_set: Option<aho_corasick::packed::Searcher>,
     /// Every keyword, lower-cased.
-    keywords: Vec<Box<[u8]>>,
+    keywords: Vec<&'kb [u8]>,
     /// For each prefix of the automaton, the keywords that start with it.
     prefix_keywords: Vec<Vec<u32>>,
     /// For each keyword, what it stands for.
@@ -152,7 +150,7 @@ impl<'kb> Engine<'kb> {
             prefix_keywords,
             ..
         } = keywords;
-        let prefix_bytes: usize = prefixes.iter().map(Vec::len).sum();
+        let prefix_bytes: usize = prefixes.iter().map(|p| p.len()).sum();
         let kind = if prefix_bytes <= DFA_MAX_KEYWORD_BYTES {
             AhoCorasickKind::DFA
         } else {
@@ -242,7 +240,7 @@ impl<'kb> Engine<'kb> {
         for m in self.automaton.find_overlapping_iter(lowered) {
             let rest = &lowered[m.start()..];
             for &kw in &self.prefix_keywords[m.pattern().as_usize()] {
-                if rest.starts_with(&self.keywords[kw as usize]) {
+                if rest.starts_with(self.keywords[kw as usize]) {
                     found(&self.targets[kw as usize]);
                 }
             }

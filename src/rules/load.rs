@@ -73,9 +73,21 @@ const PIECE_BYTES: usize = 128 << 10;
 
 /// Parses a rule file. Rules with errors are left out; every problem goes to `diags`.
 pub fn load_rule_file(source: &SharedSource, diags: &mut Vec<Diagnostic>) -> Vec<Rule> {
+    let mut rules = Vec::new();
+    load_rule_file_into(source, diags, &mut rules);
+    rules
+}
+
+/// Like [`load_rule_file`], appending to `rules` (no second copy of a big file's rules).
+pub fn load_rule_file_into(
+    source: &SharedSource,
+    diags: &mut Vec<Diagnostic>,
+    rules: &mut Vec<Rule>,
+) {
     let cuts = piece_starts(&source.text);
     if cuts.len() == 1 {
-        return load_piece(&Piece::new(source, 0..source.text.len()), diags);
+        rules.extend(load_piece(&Piece::new(source, 0..source.text.len()), diags));
+        return;
     }
     let ranges: Vec<Range<usize>> = cuts
         .iter()
@@ -106,12 +118,11 @@ pub fn load_rule_file(source: &SharedSource, diags: &mut Vec<Diagnostic>) -> Vec
     });
     let mut done = done.into_inner().unwrap_or_else(PoisonError::into_inner);
     done.sort_unstable_by_key(|(i, ..)| *i);
-    let mut rules = Vec::with_capacity(done.iter().map(|(_, r, _)| r.len()).sum());
+    rules.reserve(done.iter().map(|(_, r, _)| r.len()).sum());
     for (_, piece_rules, piece_diags) in done {
         rules.extend(piece_rules);
         diags.extend(piece_diags);
     }
-    rules
 }
 
 /// A piece's number, its rules and its problems.

@@ -16,7 +16,7 @@ use crate::ids::{ArticleId, RuleId};
 use crate::source::SourceSpan;
 
 pub use literals::{MIN_LITERAL_LEN, required_literals};
-pub use load::{RULE_FIELDS, load_rule_file};
+pub use load::{RULE_FIELDS, load_rule_file, load_rule_file_into};
 
 /// A compiled regex may not exceed this many bytes of program (regex's `size_limit`).
 pub const REGEX_SIZE_LIMIT: usize = 4 << 20;

@@ -122,6 +122,12 @@ compare "file, built-in rules" "$bytes" \
 compare "file 1 MB, built-in rules vs rg" "$tiny_bytes" \
     "$bin match $tiny" \
     "rg -c -f $work/builtin_patterns.txt $tiny"
+compare "file 10 MB, built-in rules" "$small_bytes" \
+    "$bin match $small" \
+    "wc -l $small"
+compare "empty log, 10000 generated rules (load)" 0 \
+    "$bin --no-builtin --kb $work/root_10000 match $empty" \
+    "rg -c -f $p/patterns_10000.txt $empty"
 compare "empty log, built-in rules (start-up)" 0 \
     "$bin match $empty" \
     "rg -c -f $work/builtin_patterns.txt $empty"

@@ -82,6 +82,19 @@ with open(out, "w") as f:
     f.write("\n".join(re.sub(r"\(\?P?<[A-Za-z_][A-Za-z0-9_]*>", "(", p) for p in patterns) + "\n")
 EOF
 
+# Every example line of the built-in rules: a log that makes nearly every rule compile,
+# for the peak-memory ceiling.
+python3 - "$repo" "$work/all_examples.log" <<'EOF'
+import glob, sys, tomllib
+repo, out = sys.argv[1], sys.argv[2]
+with open(out, "w") as f:
+    for path in sorted(glob.glob(f"{repo}/rules/*.toml")):
+        with open(path, "rb") as rules:
+            for rule in tomllib.load(rules).get("rule", []):
+                texts = rule.get("examples", []) + [e["text"] for e in rule.get("example", [])]
+                f.writelines(t.rstrip("\n") + "\n" for t in texts)
+EOF
+
 results=$work/results
 rm -rf "$results"
 mkdir -p "$results"
@@ -125,6 +138,9 @@ compare "file 1 MB, built-in rules vs rg" "$tiny_bytes" \
 compare "file 10 MB, built-in rules" "$small_bytes" \
     "$bin match $small" \
     "wc -l $small"
+compare "every built-in rule triggered (memory ceiling)" "$(stat -c %s "$work/all_examples.log")" \
+    "$bin match $work/all_examples.log" \
+    "wc -l $work/all_examples.log"
 compare "empty log, 10000 generated rules (load)" 0 \
     "$bin --no-builtin --kb $work/root_10000 match $empty" \
     "rg -c -f $p/patterns_10000.txt $empty"

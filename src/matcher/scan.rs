@@ -820,20 +820,21 @@ patterns = ["(?i)client secret"]
 
     #[test]
     fn keywords_sharing_a_prefix_each_reach_their_rule() {
+        // Both keywords start with the same 16 bytes: one automaton prefix, two keywords.
         let kb = kb(r#"
 [[rule]]
 id = "one"
 article = "a"
-keywords = ["AADSTS7000222: first"]
+keywords = ["AADSTS7000222: the first"]
 patterns = ["first"]
 
 [[rule]]
 id = "two"
 article = "a"
-keywords = ["AADSTS7000222: second"]
+keywords = ["AADSTS7000222: the second"]
 patterns = ["second"]
 "#);
-        let log = b"AADSTS7000222: second\nAADSTS7000222: first and second\n";
+        let log = b"AADSTS7000222: the second\nAADSTS7000222: the first, the second\n";
         let found: Vec<(u64, String)> = evidence(scan(&kb, ScanOptions::default(), log), &kb)
             .iter()
             .map(|e| (e.line, e.rule.to_string()))

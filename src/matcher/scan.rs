@@ -278,14 +278,15 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
             candidates.dedup();
         }
         let mut explained = false;
+        let lowered = &lowered[..text.len()];
         for &index in &candidates {
-            explained |= self.eval_rule(index, text, line_no, out)?;
+            explained |= self.eval_rule(index, text, lowered, line_no, out)?;
         }
         if !explained && engine.has_unfiltered() {
             candidates.clear();
             engine.unfiltered_candidates(text, &mut candidates)?;
             for &index in &candidates {
-                explained |= self.eval_rule(index, text, line_no, out)?;
+                explained |= self.eval_rule(index, text, lowered, line_no, out)?;
             }
         }
         self.candidates = candidates;
@@ -295,10 +296,12 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
         Ok(())
     }
 
+    /// Runs rule `index` on one line (`lowered`: the line lower-cased, for the guards).
     fn eval_rule(
         &mut self,
         index: u32,
         text: &[u8],
+        lowered: &[u8],
         line_no: u64,
         out: &mut FindingSet,
     ) -> Result<bool, ScanError> {
@@ -308,7 +311,10 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
             .map_err(|d| ScanError::Rule(Box::new(d.clone())))?;
         match &rule.kind {
             RuleKind::Patterns(_) => {
-                for re in &compiled.regexes {
+                for (i, re) in compiled.regexes.iter().enumerate() {
+                    if !compiled.may_match(i, lowered) {
+                        continue;
+                    }
                     let Some(caps) = re.captures(text) else {
                         continue;
                     };
@@ -336,6 +342,9 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
                 }
                 let mut matched = false;
                 for (i, re) in compiled.regexes.iter().enumerate() {
+                    if !compiled.may_match(i, lowered) {
+                        continue;
+                    }
                     if let Some(caps) = re.captures(text) {
                         let at = caps.get(0).map_or(0, |m| m.start());
                         state.parts[i] = Some(PartHit {
@@ -816,6 +825,26 @@ patterns = ["(?i)client secret"]
             .map(|e| e.line)
             .collect();
         assert_eq!(lines, [2]);
+    }
+
+    #[test]
+    fn a_regex_guard_skips_only_lines_that_cannot_match() {
+        // The keyword is everywhere; the regex needs `key is `, which guards it. A line
+        // with the Kelvin sign (which `(?i)k` matches) is not ASCII: the regex still runs.
+        let kb = kb(r###"
+[[rule]]
+id = "guarded"
+article = "a"
+keywords = ["##[debug]"]
+patterns = ['(?i)##\[debug\].*key is (?P<state>\w+)']
+"###);
+        let log = "##[debug]nothing here\n##[debug]KEY IS empty\n##[debug]\u{212A}ey is unset\n##[debug]ke y is x\n";
+        let found: Vec<(u64, String)> =
+            evidence(scan(&kb, ScanOptions::default(), log.as_bytes()), &kb)
+                .iter()
+                .map(|e| (e.line, e.captures["state"].clone()))
+                .collect();
+        assert_eq!(found, [(2, "empty".to_string()), (3, "unset".to_string())]);
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod load;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+use memchr::memmem;
 use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
@@ -109,7 +110,35 @@ pub struct Rule {
 pub struct CompiledRule {
     /// `patterns`, or the parts of `all`.
     pub regexes: Vec<Regex>,
+    /// For each regex, its required literals (lower-cased): every match contains one. A
+    /// line holding none is skipped without running the regex, which matters when a
+    /// rule's keyword is common (`##[debug]`) but its regex rarely matches.
+    guards: Vec<Vec<memmem::Finder<'static>>>,
     pub unless: Vec<Regex>,
+}
+
+impl CompiledRule {
+    /// Whether regex `i` may match a line whose ASCII-lower-cased text is `lowered`.
+    /// Lines with non-ASCII bytes always may: `(?i)k` also matches the Kelvin sign.
+    pub fn may_match(&self, i: usize, lowered: &[u8]) -> bool {
+        let guard = &self.guards[i];
+        guard.is_empty() || !lowered.is_ascii() || guard.iter().any(|f| f.find(lowered).is_some())
+    }
+}
+
+/// The required literals of a pattern as searchers; empty when it has none.
+fn guard(p: &PatternSource) -> Vec<memmem::Finder<'static>> {
+    regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .nest_limit(REGEX_NEST_LIMIT)
+        .build()
+        .parse(&p.regex)
+        .ok()
+        .and_then(|hir| required_literals(&hir))
+        .unwrap_or_default()
+        .iter()
+        .map(|lit| memmem::Finder::new(lit).into_owned())
+        .collect()
 }
 
 impl Rule {
@@ -141,7 +170,12 @@ impl Rule {
                     .iter()
                     .map(compile_pattern)
                     .collect::<Result<Vec<_>, _>>()?;
-                Ok(CompiledRule { regexes, unless })
+                let guards = self.patterns().iter().map(guard).collect();
+                Ok(CompiledRule {
+                    regexes,
+                    guards,
+                    unless,
+                })
             })
             .as_ref()
             .map_err(|d| &**d)

@@ -829,16 +829,17 @@ patterns = ["(?i)client secret"]
 
     #[test]
     fn a_regex_guard_skips_only_lines_that_cannot_match() {
-        // The keyword is everywhere; the regex needs `key is `, which guards it. A line
-        // with the Kelvin sign (which `(?i)k` matches) is not ASCII: the regex still runs.
+        // The keyword is everywhere; the regex needs `key vault secret is `, which guards
+        // it. A line with the Kelvin sign (which `(?i)k` matches) is not ASCII: the regex
+        // still runs.
         let kb = kb(r###"
 [[rule]]
 id = "guarded"
 article = "a"
 keywords = ["##[debug]"]
-patterns = ['(?i)##\[debug\].*key is (?P<state>\w+)']
+patterns = ['(?i)##\[debug\].*key vault secret is (?P<state>\w+)']
 "###);
-        let log = "##[debug]nothing here\n##[debug]KEY IS empty\n##[debug]\u{212A}ey is unset\n##[debug]ke y is x\n";
+        let log = "##[debug]nothing here\n##[debug]KEY VAULT SECRET IS empty\n##[debug]\u{212A}ey vault secret is unset\n##[debug]ke y vault secret is x\n";
         let found: Vec<(u64, String)> =
             evidence(scan(&kb, ScanOptions::default(), log.as_bytes()), &kb)
                 .iter()

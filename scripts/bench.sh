@@ -48,13 +48,17 @@ empty=$work/empty.log
 if [ ! -s "$work/rules/rules_10000.jsonl" ]; then
     python3 "$gen/gen_rules.py" --n 20 1000 10000 --seed 1 --out-dir "$work/rules" >&2
 fi
+# 20 rules plus 10 "hot" ones: keywords on many ordinary lines, regexes that never match.
+if [ ! -s "$work/rules/rules_20_hot10.jsonl" ]; then
+    python3 "$gen/gen_rules.py" --n 20 --hot 10 --seed 1 --out-dir "$work/rules" >&2
+fi
 
 # gen_rules' rules as a knowledge root (one article, one rule file), for a like-for-like
 # run of `arm-kb --no-builtin --kb ROOT match` against `rg -f patterns_N.txt`.
 python3 - "$work" <<'EOF'
 import json, os, sys
 work = sys.argv[1]
-for n in (20, 1000, 10000):
+for n in ("20", "1000", "10000", "20_hot10"):
     root = f"{work}/root_{n}"
     os.makedirs(f"{root}/kb", exist_ok=True)
     os.makedirs(f"{root}/rules", exist_ok=True)
@@ -118,6 +122,9 @@ compare "stdin, 20 generated rules" "$bytes" \
 compare "file, 20 generated rules" "$bytes" \
     "$bin --no-builtin --kb $work/root_20 match --format json $log" \
     "rg -c -f $p/patterns_20.txt $log"
+compare "file, 20 rules + 10 hot (keyword everywhere, no match)" "$bytes" \
+    "$bin --no-builtin --kb $work/root_20_hot10 match --format json $log" \
+    "rg -c -f $p/patterns_20_hot10.txt $log"
 compare "file, 1000 generated rules" "$bytes" \
     "$bin --no-builtin --kb $work/root_1000 match --format json $log" \
     "rg -c -f $p/patterns_1000.txt $log"

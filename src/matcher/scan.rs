@@ -10,7 +10,6 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::{self, Read};
 
-use aho_corasick::Input;
 use memchr::{memchr, memrchr};
 
 use super::{Engine, FindingSet, MAX_CAPTURE_CHARS, MAX_EVIDENCE_CHARS};
@@ -101,6 +100,8 @@ pub struct Scanner<'e, 'kb> {
     tail: VecDeque<(u64, String)>,
     /// A lower-cased copy of the region, where keywords are searched.
     lowered: Vec<u8>,
+    /// The engine's per-group search state for the current region.
+    group_hits: Vec<Option<usize>>,
 }
 
 impl<'e, 'kb> Scanner<'e, 'kb> {
@@ -114,6 +115,7 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
             contexts: BTreeMap::new(),
             tail: VecDeque::new(),
             lowered: Vec::new(),
+            group_hits: Vec::new(),
         }
     }
 
@@ -210,15 +212,10 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
         let mut line = first_line;
         let mut counted = 0usize;
         let mut next_hit: Option<usize> = None;
+        self.group_hits.clear();
         while pos < region.len() {
             if next_hit.is_none_or(|h| h < pos) {
-                let found = match &engine.small_set {
-                    Some(set) => set.find_in(&lowered, aho_corasick::Span::from(pos..region.len())),
-                    None => engine
-                        .automaton
-                        .find(Input::new(&lowered).span(pos..region.len())),
-                };
-                next_hit = Some(found.map_or(usize::MAX, |m| m.start()));
+                next_hit = Some(engine.next_hit(&lowered, pos, &mut self.group_hits));
             }
             let hit = next_hit.unwrap_or(usize::MAX);
             let at = if every_line { pos } else { hit };

@@ -1,14 +1,16 @@
 //! The matcher: every rule compiled into one engine.
 //!
-//! One aho-corasick automaton holds every rule's keywords, lower-cased; it is the only
-//! structure built eagerly. The scanner searches a lower-cased copy of the text, which
-//! makes keywords ASCII case-insensitive while the automaton stays case-sensitive (four
-//! times faster to build, smaller, and searchable with SIMD for small sets). A line becomes
-//! a *candidate* when a keyword hits it (the scanner removes ANSI escapes before
-//! searching, so a colour code cannot split a keyword); only the rules whose keywords hit
-//! a candidate line run their regexes,
-//! compiled on first use. Rules without keywords share one `RegexSet`, run only on lines
-//! that no keyword rule explained.
+//! Keywords are searched in a lower-cased copy of the text, which makes them ASCII
+//! case-insensitive while every searcher stays case-sensitive (faster to build, smaller,
+//! and SIMD-capable). One aho-corasick automaton holds the first 16 bytes of every keyword;
+//! it lists the keywords of a candidate line, where each hit is confirmed against the whole
+//! keyword. The buffer scan that finds candidate lines uses whichever is fastest for the
+//! set (see `BufferSearch`): up to four Teddy (SIMD) searchers over groups of the
+//! prefixes, the automaton itself, or a small DFA over shorter prefixes for very large
+//! sets. These are the only structures built eagerly. The scanner removes ANSI escapes
+//! before searching, so a colour code cannot split a keyword; only the rules whose keywords
+//! are on a candidate line run their regexes, compiled on first use. Rules without keywords
+//! share one `RegexSet`, run only on lines that no keyword rule explained.
 
 mod findings;
 mod scan;

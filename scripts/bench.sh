@@ -122,6 +122,10 @@ compare "stdin, 20 generated rules" "$bytes" \
 compare "file, 20 generated rules" "$bytes" \
     "$bin --no-builtin --kb $work/root_20 match --format json $log" \
     "rg -c -f $p/patterns_20.txt $log"
+# arm-kb's keywords are ASCII case-insensitive; `rg -i` is the like-for-like peer.
+compare "file, 20 generated rules vs rg -i" "$bytes" \
+    "$bin --no-builtin --kb $work/root_20 match --format json $log" \
+    "rg -c -i -f $p/patterns_20.txt $log"
 compare "file, 20 rules + 10 hot (keyword everywhere, no match)" "$bytes" \
     "$bin --no-builtin --kb $work/root_20_hot10 match --format json $log" \
     "rg -c -f $p/patterns_20_hot10.txt $log"

@@ -278,26 +278,35 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn a_later_root_overrides_in_place_and_a_duplicate_id_is_an_error() {
-        let first = root(
-            "one",
-            &rules(&[("r1", "one"), ("r2", "one"), ("r3", "one")]),
-        );
-        let second = root(
-            "two",
-            &rules(&[("r4", "two"), ("r2", "two"), ("r5", "two"), ("r4", "again")]),
-        );
-        let mut diags = Vec::new();
-        let kb = KnowledgeBase::from_roots(vec![first, second], &mut diags);
-        let ids: Vec<(&str, &str)> = kb
-            .rules
+    /// Each rule's id and the pattern that says which root it came from.
+    fn ids(kb: &KnowledgeBase) -> Vec<(&str, &str)> {
+        kb.rules
             .iter()
             .map(|r| (r.id.as_str(), r.patterns()[0].regex.as_str()))
-            .collect();
+            .collect()
+    }
+
+    /// Root "one" with r1..r3; root "two" adds r4 (twice) and r5 and overrides r2.
+    fn first_two_roots() -> Vec<RootFiles> {
+        vec![
+            root(
+                "one",
+                &rules(&[("r1", "one"), ("r2", "one"), ("r3", "one")]),
+            ),
+            root(
+                "two",
+                &rules(&[("r4", "two"), ("r2", "two"), ("r5", "two"), ("r4", "again")]),
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_later_root_overrides_in_place_and_a_duplicate_id_is_an_error() {
+        let mut diags = Vec::new();
+        let kb = KnowledgeBase::from_roots(first_two_roots(), &mut diags);
         // The override keeps r2's place; the duplicate r4 is left out, the first one kept.
         assert_eq!(
-            ids,
+            ids(&kb),
             [
                 ("r1", "one"),
                 ("r2", "two"),
@@ -322,25 +331,15 @@ mod tests {
             diags[2].hint.as_deref(),
             Some("first defined at two/rules/a.toml:2:6")
         );
-        // A third root still finds every rule where the index says it is.
-        let third = root("three", &rules(&[("r5", "three"), ("r1", "three")]));
-        let mut diags = Vec::new();
-        let two = root(
-            "two",
-            &rules(&[("r4", "two"), ("r2", "two"), ("r5", "two"), ("r4", "again")]),
-        );
-        let one = root(
-            "one",
-            &rules(&[("r1", "one"), ("r2", "one"), ("r3", "one")]),
-        );
-        let kb = KnowledgeBase::from_roots(vec![one, two, third], &mut diags);
-        let ids: Vec<(&str, &str)> = kb
-            .rules
-            .iter()
-            .map(|r| (r.id.as_str(), r.patterns()[0].regex.as_str()))
-            .collect();
+    }
+
+    #[test]
+    fn a_third_root_overrides_rules_placed_by_earlier_overrides_and_additions() {
+        let mut roots = first_two_roots();
+        roots.push(root("three", &rules(&[("r5", "three"), ("r1", "three")])));
+        let kb = KnowledgeBase::from_roots(roots, &mut Vec::new());
         assert_eq!(
-            ids,
+            ids(&kb),
             [
                 ("r1", "three"),
                 ("r2", "two"),

@@ -228,12 +228,13 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
             counted = start;
             let complete = end < region.len() || end_kind != RegionEnd::Piece;
             self.line_matched = false;
-            let has_hit = hit < end;
+            // No keyword starts before the first hit: its keywords are listed from there.
+            let first_hit = (hit < end).then(|| hit - start);
             self.check_line(
                 &region[start..end],
                 &lowered[start..end],
                 line,
-                has_hit,
+                first_hit,
                 out,
             )?;
             if with_context && self.line_matched && complete {
@@ -250,7 +251,8 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
         Ok((newlines, kept))
     }
 
-    /// Runs the candidate rules on one line (`has_hit`: a keyword hit lies in it), then
+    /// Runs the candidate rules on one line (`first_hit`: where its first keyword starts,
+    /// if it holds one), then
     /// the keyword-less rules if no candidate rule explained it. `lowered` is the same
     /// line lower-cased, where keywords are searched.
     fn check_line(
@@ -258,7 +260,7 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
         raw: &[u8],
         lowered: &[u8],
         line_no: u64,
-        has_hit: bool,
+        first_hit: Option<usize>,
         out: &mut FindingSet,
     ) -> Result<(), ScanError> {
         let engine = self.engine;
@@ -266,8 +268,9 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
         let mut error_line = false;
-        if has_hit {
-            engine.keyword_hits(&lowered[..text.len()], |target| {
+        if let Some(first) = first_hit {
+            let from = lowered.get(first..text.len()).unwrap_or_default();
+            engine.keyword_hits(from, |target| {
                 candidates.extend_from_slice(&target.rules);
                 error_line |= target.error_marker;
             });
@@ -462,7 +465,7 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
         }
         if self.engine.has_unfiltered() {
             self.line_matched = false;
-            self.check_line(b"", b"", line, false, out)?;
+            self.check_line(b"", b"", line, None, out)?;
             if with_context && self.line_matched {
                 self.open_context(&[], 0, 0, line);
             }

@@ -188,6 +188,11 @@ pub struct MatchArgs {
     #[arg(short, long)]
     pub quiet: bool,
 
+    /// Files to scan at once, one per thread (default: the number of CPUs). Each thread
+    /// holds its own read buffers (about 0.5 MiB).
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+
     /// Lines of context to show before and after each evidence line (text, Markdown).
     #[arg(short = 'C', long, value_name = "N")]
     pub context: Option<usize>,

@@ -319,6 +319,32 @@ fn match_several_files_names_them_in_evidence() {
     assert_eq!(json["stats"]["lines"], 12 + lines as u64);
 }
 
+#[test]
+fn threads_change_nothing_but_the_number_of_workers() {
+    // Many files, so several workers really share them; the report is the same (input
+    // order, same evidence) with one worker and with several.
+    let files: Vec<String> = std::fs::read_dir(in_crate("tests/fixtures/corpus"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .map(|p| p.strip_prefix(in_crate("")).unwrap().display().to_string())
+        .collect();
+    assert!(files.len() >= 10, "{files:?}");
+    let report = |threads: &str| {
+        let r = run(arm_kb()
+            .args(["match", "--format", "json", "-j", threads])
+            .args(&files));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    };
+    let one = report("1");
+    assert_eq!(report("2"), one);
+    assert_eq!(report("7"), one);
+    let zero = run(arm_kb().args(["match", "-j", "0", SECRET_LOG]));
+    assert_eq!(zero.code, 2);
+    assert!(zero.stderr.contains("--threads"), "{}", zero.stderr);
+}
+
 // ---------------------------------------------------------------------------------------
 // --suggest and --unexplained
 

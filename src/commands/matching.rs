@@ -55,7 +55,8 @@ pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<u8, CommandError> {
         vec![STDIN_NAME.to_owned()]
     } else {
         let progress = progress_wanted().then(MultiProgress::new);
-        let results = scan_files(&engine, &files, options, progress.as_ref());
+        let threads = args.threads.map(usize::from);
+        let results = scan_files(&engine, &files, options, threads, progress.as_ref());
         for (order, result) in results.into_iter().enumerate() {
             match result {
                 Ok(set) => merged.merge(set, order),
@@ -208,15 +209,17 @@ fn scan_file(
     }
 }
 
-/// Scans files in parallel, one file per worker; results in input order.
+/// Scans files in parallel, one file per worker (`threads` workers, default one per CPU);
+/// results in input order.
 fn scan_files(
     engine: &Engine<'_>,
     files: &[&Path],
     options: ScanOptions,
+    threads: Option<usize>,
     progress: Option<&MultiProgress>,
 ) -> Vec<Result<FindingSet, ScanError>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
+    let workers = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .min(files.len())
         .max(1);
     let next = AtomicUsize::new(0);

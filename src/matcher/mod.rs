@@ -31,13 +31,13 @@ use crate::diagnostics::Diagnostic;
 use crate::kb::KnowledgeBase;
 use crate::rules::{REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT, Rule, RuleKind};
 
-/// Up to this many keyword bytes the automaton is a DFA, about twice as fast to search as
-/// the contiguous NFA used above it. The DFA takes about 250 bytes per keyword byte
-/// (measured: 16 MiB for 66 KB of keywords, built in 24 ms), so this bound keeps it under
-/// 18 MiB and the whole process under 32 MiB.
+/// Up to this many bytes of keyword prefixes the automaton is a DFA, about twice as fast to
+/// search as the contiguous NFA used above it. The DFA takes about 80 bytes per prefix byte
+/// (1,000 generated rules: 11 KB of prefixes, 1.2 MiB; 10,000: 91 KB, 7 MiB), so this bound
+/// keeps it under 6 MiB.
 const DFA_MAX_KEYWORD_BYTES: usize = 72 << 10;
 /// Bytes of distinct prefixes for the buffer-scan DFA of a large keyword set (about
-/// 100 bytes of DFA per byte: it stays in the CPU cache).
+/// 100 bytes of DFA per byte, so it stays in the CPU cache).
 const SCAN_DFA_MAX_BYTES: usize = 8 << 10;
 /// Shorter scan prefixes would make too many lines candidates.
 const SCAN_PREFIX_MIN: usize = 6;
@@ -97,9 +97,7 @@ impl BufferSearch {
             .collect::<Option<Vec<_>>>()
             .map(BufferSearch::Teddy)
     }
-}
 
-impl BufferSearch {
     /// A DFA over the keywords cut to the longest length (at least `SCAN_PREFIX_MIN`) whose
     /// distinct prefixes fit in `SCAN_DFA_MAX_BYTES`; None when the engine's automaton
     /// (over `prefix_bytes` of prefixes) is a DFA itself, which then scans faster (1,000

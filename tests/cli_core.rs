@@ -55,6 +55,16 @@ fn set<'a>(items: &[&'a str]) -> BTreeSet<&'a str> {
     items.iter().copied().collect()
 }
 
+/// The article ids of `arm-kb list --format json`, in order.
+fn listed_ids(json: &Value) -> Vec<&str> {
+    json["articles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect()
+}
+
 fn articles_of(json: &Value) -> Vec<&str> {
     json["findings"]
         .as_array()
@@ -660,12 +670,7 @@ fn kb_flag_adds_a_root_to_the_builtin_one() {
         .arg(root.path())
         .args(["list", "--format", "json"]));
     let json = json_of(&r);
-    let ids: Vec<&str> = json["articles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["id"].as_str().unwrap())
-        .collect();
+    let ids = listed_ids(&json);
     assert!(ids.contains(&"widget-quota") && ids.contains(&"sp-secret-expired"));
 
     // Without the root, the built-in knowledge base doesn't know widgets.
@@ -682,12 +687,7 @@ fn no_builtin_drops_the_builtin_root() {
         .args(["list", "--format", "json"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let json = json_of(&r);
-    let ids: Vec<&str> = json["articles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["id"].as_str().unwrap())
-        .collect();
+    let ids = listed_ids(&json);
     assert_eq!(ids, ["widget-quota"]);
 
     let r = run(arm_kb()
@@ -771,12 +771,7 @@ fn arm_kb_path_adds_roots_before_the_kb_flags() {
             .args(["--no-builtin", "list", "--format", "json"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let json = json_of(&r);
-    let ids: BTreeSet<&str> = json["articles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["id"].as_str().unwrap())
-        .collect();
+    let ids: BTreeSet<&str> = listed_ids(&json).into_iter().collect();
     assert_eq!(ids, set(&["gadget-offline", "widget-quota"]));
 
     // A --kb root comes after the ARM_KB_PATH roots, so it wins an override.

@@ -151,21 +151,14 @@ struct AzureCommand {
     message: String,
 }
 
-/// Decodes one escaped value; every `%` must start a known escape.
-fn azure_unescape(text: &str) -> String {
-    const ESCAPES: [(&str, char); 5] = [
-        ("%AZP25", '%'),
-        ("%0D", '\r'),
-        ("%0A", '\n'),
-        ("%3B", ';'),
-        ("%5D", ']'),
-    ];
+/// Decodes one escaped value with the given escapes; every `%` must start one of them.
+fn unescape_with(text: &str, escapes: &[(&str, char)]) -> String {
     let mut out = String::new();
     let mut rest = text;
     while let Some(at) = rest.find('%') {
         out.push_str(&rest[..at]);
         let tail = &rest[at..];
-        let (token, c) = ESCAPES
+        let (token, c) = escapes
             .iter()
             .find(|(token, _)| tail.starts_with(token))
             .unwrap_or_else(|| panic!("unescaped % in {text:?}"));
@@ -174,6 +167,18 @@ fn azure_unescape(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Decodes one Azure Pipelines value.
+fn azure_unescape(text: &str) -> String {
+    const ESCAPES: [(&str, char); 5] = [
+        ("%AZP25", '%'),
+        ("%0D", '\r'),
+        ("%0A", '\n'),
+        ("%3B", ';'),
+        ("%5D", ']'),
+    ];
+    unescape_with(text, &ESCAPES)
 }
 
 /// Parses `##vso[area.action key=value;key=value]message`.
@@ -260,20 +265,7 @@ fn parse_github(line: &str) -> (String, BTreeMap<String, String>, String) {
             escapes.extend([("%3A", ':'), ("%2C", ',')]);
         }
         escapes.push(("%25", '%'));
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(at) = rest.find('%') {
-            out.push_str(&rest[..at]);
-            let tail = &rest[at..];
-            let (token, c) = escapes
-                .iter()
-                .find(|(token, _)| tail.starts_with(token))
-                .unwrap_or_else(|| panic!("unescaped % in {text:?}"));
-            out.push(*c);
-            rest = &tail[token.len()..];
-        }
-        out.push_str(rest);
-        out
+        unescape_with(text, &escapes)
     }
     assert!(!line.contains('\r'));
     let body = line.strip_prefix("::").expect("a workflow command");

@@ -113,12 +113,18 @@ impl Diagnostic {
             if range.is_empty() && range.end < text.len() {
                 range.end = next_char_boundary(text, range.end + 1);
             }
+            // Only the lines the span touches: the renderer reads all the text it gets,
+            // and a big file with many problems would be read once per problem.
+            let (first_line, lines) = span.source.lines_around(range.clone());
+            let text = &text[lines.clone()];
+            let range = range.start - lines.start..range.end - lines.start;
             let mut annotation = AnnotationKind::Primary.span(range);
             if let Some(label) = &self.label {
                 annotation = annotation.label(label.as_str());
             }
             group = group.element(
                 Snippet::source(text)
+                    .line_start(first_line)
                     .path(span.source.name.as_str())
                     .annotation(annotation),
             );
@@ -178,6 +184,12 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
     scored.into_iter().take(3).map(|(_, c)| c).collect()
+}
+
+/// Extracts `x` from serde's "unknown field `x`, expected ..." message.
+pub(crate) fn unknown_field_name(message: &str) -> Option<&str> {
+    let rest = message.split("unknown field `").nth(1)?;
+    rest.split('`').next()
 }
 
 #[cfg(test)]

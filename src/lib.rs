@@ -13,11 +13,13 @@ pub mod diagnostics;
 pub mod ids;
 pub mod kb;
 pub mod matcher;
-pub mod redact;
+pub mod placeholder;
 pub mod render;
+pub mod report;
 pub mod rules;
 pub mod search;
 pub mod source;
+pub mod text;
 
 /// `--version`: the crate version and what the built-in knowledge base holds.
 pub const VERSION_LINE: &str = concat!(

@@ -1,7 +1,7 @@
 //! Source files of a knowledge root and positions inside them.
 
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// One file of a knowledge root, kept whole so diagnostics can quote it.
 #[derive(Debug)]
@@ -9,6 +9,8 @@ pub struct SourceFile {
     /// How the file is named to the user: a path on disk, or `builtin:rules/x.toml`.
     pub name: String,
     pub text: String,
+    /// Byte offset of the start of every line, built on the first position asked for.
+    line_starts: OnceLock<Vec<usize>>,
 }
 
 pub type SharedSource = Arc<SourceFile>;
@@ -32,7 +34,22 @@ impl SourceFile {
         Arc::new(SourceFile {
             name: name.into(),
             text: text.into(),
+            line_starts: OnceLock::new(),
         })
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(memchr::memchr_iter(b'\n', self.text.as_bytes()).map(|i| i + 1))
+                .collect()
+        })
+    }
+
+    /// The 0-based index of the line holding byte `offset` (clamped to the text).
+    fn line_index(&self, offset: usize) -> usize {
+        let starts = self.line_starts();
+        starts.partition_point(|&s| s <= offset).saturating_sub(1)
     }
 
     /// The line and column of a byte offset (clamped to the text).
@@ -41,11 +58,26 @@ impl SourceFile {
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let before = &self.text[..offset];
-        let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
-        LineCol { line, column }
+        let index = self.line_index(offset);
+        let line_start = self.line_starts()[index];
+        let column = self.text[line_start..offset].chars().count() + 1;
+        LineCol {
+            line: index + 1,
+            column,
+        }
+    }
+
+    /// The whole lines that `range` touches (each with its newline), and the 1-based
+    /// number of the first: what a diagnostic quotes, without the rest of the file.
+    pub fn lines_around(&self, range: Range<usize>) -> (usize, Range<usize>) {
+        let len = self.text.len();
+        let (start, end) = (range.start.min(len), range.end.min(len));
+        let first = self.line_index(start);
+        // An end at the start of a line is on that line (as the renderer counts it).
+        let last = self.line_index(end.max(start));
+        let starts = self.line_starts();
+        let to = starts.get(last + 1).copied().unwrap_or(len);
+        (first + 1, starts[first]..to)
     }
 }
 
@@ -79,5 +111,16 @@ mod tests {
         assert_eq!(f.line_col(4), LineCol { line: 2, column: 2 });
         assert_eq!(f.line_col(8), LineCol { line: 3, column: 1 });
         assert_eq!(f.line_col(999), LineCol { line: 3, column: 2 });
+        assert_eq!(f.line_col(3), LineCol { line: 2, column: 1 });
+        assert_eq!(f.line_col(2), LineCol { line: 1, column: 3 });
+    }
+
+    #[test]
+    fn lines_around_a_span_are_whole_lines() {
+        let f = SourceFile::new("x", "ab\ncd\nef");
+        assert_eq!(f.lines_around(4..5), (2, 3..6));
+        assert_eq!(f.lines_around(1..4), (1, 0..6));
+        assert_eq!(f.lines_around(8..8), (3, 6..8));
+        assert_eq!(f.lines_around(2..3), (1, 0..6));
     }
 }

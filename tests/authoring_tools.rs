@@ -432,3 +432,39 @@ fn explain_points_out_lines_the_keywords_hide() {
         r.stdout
     );
 }
+
+#[test]
+fn explain_and_match_agree_on_lines_with_control_strings_and_stray_controls() {
+    let dir = TempDir::new().unwrap();
+    fs::create_dir_all(dir.path().join("team/kb")).unwrap();
+    fs::create_dir_all(dir.path().join("team/rules")).unwrap();
+    fs::write(dir.path().join("team/kb/app-missing.md"), ARTICLE).unwrap();
+    fs::write(
+        dir.path().join("team/rules/a.toml"),
+        "[[rule]]\nid = \"team.ab\"\narticle = \"app-missing\"\nkeywords = [\"start\"]\npatterns = ['start:ab$']\n",
+    )
+    .unwrap();
+    // A DCS string, and a C0 byte inside a CSI: a terminal shows `start:ab` for both.
+    for log in [&b"start:a\x1bPqq\x1b\\b\n"[..], b"start:a\x1b[1\x01mb\n"] {
+        let explain = run(
+            dir.path(),
+            &["--no-builtin", "--kb", "team", "explain", "team.ab"],
+            Some(log),
+        );
+        let matched = run(
+            dir.path(),
+            &["--no-builtin", "--kb", "team", "match", "--format", "json"],
+            Some(log),
+        );
+        assert_eq!(explain.code, 0, "{}", explain.stdout);
+        assert_eq!(matched.code, 0, "{}", matched.stdout);
+        assert!(explain.stdout.contains("→ fires"), "{}", explain.stdout);
+        assert!(
+            explain
+                .stdout
+                .ends_with("result: `team.ab` fires on 1 line (1)\n"),
+            "{}",
+            explain.stdout
+        );
+    }
+}

@@ -84,7 +84,7 @@ fn naive(kb: &KnowledgeBase, log: &[u8]) -> BTreeMap<String, Vec<u64>> {
     let mut fired: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let lines: Vec<Vec<u8>> = log
         .split(|&b| b == b'\n')
-        .map(|raw| strip_ansi_escapes::strip(raw.strip_suffix(b"\r").unwrap_or(raw)))
+        .map(|raw| arm_kb::matcher::normalize_line(raw).into_owned())
         .collect();
     for rule in single_line_rules(kb) {
         let compiled = rule.compiled().expect("built-in rules compile");
@@ -128,7 +128,7 @@ fn fast(kb: &mut KnowledgeBase, log: &[u8], buffer_size: usize) -> BTreeMap<Stri
                 .scanner(options)
                 .scan(log, &mut set)
                 .expect("scan works");
-            let report = set.into_report(kb);
+            let report = arm_kb::matcher::Report::build(set, kb);
             if let Some(finding) = report.findings.first() {
                 let lines: Vec<u64> = finding.evidence.iter().map(|e| e.line).collect();
                 fired.insert(

@@ -80,7 +80,7 @@ fn scanned(kb: &KnowledgeBase, log: &[u8], buffer_size: usize) -> Fired {
         ..ScanOptions::default()
     };
     engine.scanner(options).scan(log, &mut set).unwrap();
-    set.into_report(kb)
+    arm_kb::matcher::Report::build(set, kb)
         .findings
         .into_iter()
         .map(|f| {
@@ -107,7 +107,7 @@ fn naive(kb: &KnowledgeBase, log: &[u8]) -> BTreeMap<String, Vec<u64>> {
         .collect();
     let mut fired: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for (i, raw) in log.split(|&b| b == b'\n').enumerate() {
-        let text = strip_ansi_escapes::strip(raw.strip_suffix(b"\r").unwrap_or(raw));
+        let text = arm_kb::matcher::normalize_line(raw);
         let lower = text.to_ascii_lowercase();
         for ((rule, c), finders) in kb.rules.iter().zip(&compiled).zip(&finders) {
             let keyword = finders.iter().any(|f| f.find(&lower).is_some());

@@ -88,6 +88,8 @@ const TOKENS: &[&[u8]] = &[
     b"\x1b[2K",
     b"\x1b]8;;https://example.com\x07",
     b"\x1b(B",
+    b"\x1bPqq\x1b\\",
+    b"\x1b[1\x01m",
     b"al\x1b[1mpha",
     b"a",
     b"b",
@@ -214,7 +216,7 @@ type Summary = BTreeMap<String, (Vec<EvidenceSummary>, u64)>;
 type EvidenceSummary = (u64, String, BTreeMap<String, String>, Vec<u64>, Vec<u64>);
 
 fn summarize(set: FindingSet, kb: &KnowledgeBase) -> Summary {
-    set.into_report(kb)
+    arm_kb::matcher::Report::build(set, kb)
         .findings
         .into_iter()
         .map(|f| {
@@ -232,34 +234,6 @@ fn summarize(set: FindingSet, kb: &KnowledgeBase) -> Summary {
                 })
                 .collect();
             (f.article.as_str().to_owned(), (evidence, f.evidence_total))
-        })
-        .collect()
-}
-
-/// Removes ANSI escape sequences with `strip-ansi-escapes`, keeping every other byte.
-/// That crate emulates a terminal, which also drops control characters (tab, NUL, CR)
-/// and replaces invalid UTF-8; the documented behaviour removes escape sequences only.
-/// So those bytes are first hidden as private-use characters the terminal prints as is,
-/// and restored afterwards. (Every escape sequence in the log vocabulary is complete and
-/// BEL only ever ends one, so no hidden byte is ever part of a sequence.)
-fn strip_ansi(line: &[u8]) -> Vec<u8> {
-    const HIDDEN: u32 = 0xE000;
-    const BEL: u8 = 0x07;
-    let mut hidden = String::new();
-    for &b in line {
-        if b == 0x1b || b == BEL || (0x20..0x7f).contains(&b) {
-            hidden.push(char::from(b));
-        } else {
-            hidden.push(char::from_u32(HIDDEN + u32::from(b)).unwrap());
-        }
-    }
-    let stripped = strip_ansi_escapes::strip(hidden.as_bytes());
-    String::from_utf8(stripped)
-        .expect("strip-ansi-escapes prints characters")
-        .chars()
-        .map(|c| match u32::from(c).checked_sub(HIDDEN) {
-            Some(b) if b < 0x100 => b as u8,
-            _ => u8::try_from(c).expect("only ASCII and hidden bytes remain"),
         })
         .collect()
 }
@@ -297,8 +271,10 @@ fn reference(kb: &KnowledgeBase, log: &[u8]) -> FindingSet {
     for (i, raw) in lines.iter().enumerate() {
         let line_no = i as u64 + 1;
         // Escape codes go first: a line ending in CR + "erase line" still ends in CR.
-        let stripped = strip_ansi(raw);
-        let text = stripped.strip_suffix(b"\r").unwrap_or(&stripped);
+        // The one line normalizer (escapes, then a trailing CR): the scanner strips whole
+        // buffers in place, this strips one line at a time.
+        let normalized = arm_kb::matcher::normalize_line(raw);
+        let text: &[u8] = &normalized;
         let lower = text.to_ascii_lowercase();
         // Rules with keywords first, then the keyword-less ones, which the engine tries
         // only on lines no keyword rule explained (src/matcher/mod.rs).
@@ -389,7 +365,7 @@ fn scan(engine: &Engine<'_>, log: &[u8], options: ScanOptions) -> FindingSet {
 
 /// Everything a scan reports, as shown to users: evidence text and context text too.
 fn full_report(set: FindingSet, kb: &KnowledgeBase) -> String {
-    let report = set.into_report(kb);
+    let report = arm_kb::matcher::Report::build(set, kb);
     format!(
         "{:#?}\n{:#?}\n{} {} {}",
         report.findings,

@@ -80,7 +80,7 @@ pub fn scan_text(engine: &Engine<'_>, text: &str) -> Result<ScanResult, ScanErro
         ..ScanOptions::default()
     };
     engine.scanner(options).scan(text.as_bytes(), &mut set)?;
-    Ok(summarize(set.into_report(engine.kb)))
+    Ok(summarize(crate::matcher::Report::build(set, engine.kb)))
 }
 
 fn summarize(report: Report) -> ScanResult {

@@ -3,9 +3,6 @@
 //! reaches and placeholders no rule fills.
 
 use std::collections::{BTreeSet, HashSet};
-use std::sync::LazyLock;
-
-use regex::Regex;
 
 use super::examples::{ExampleFailure, RuleOutcome, describe, run_examples, scan_text};
 use crate::diagnostics::{Diagnostic, DiagnosticSeverity};
@@ -213,7 +210,7 @@ fn unfilled_placeholders(article: &Article, kb: &KnowledgeBase) -> Vec<Diagnosti
     let body = article.body();
     let mut seen = HashSet::new();
     let mut diags = Vec::new();
-    for (offset, name) in placeholder_positions(body) {
+    for (offset, name) in crate::placeholder::positions(body) {
         if captured.contains(name) || !seen.insert(name) {
             continue;
         }
@@ -234,16 +231,6 @@ fn unfilled_placeholders(article: &Article, kb: &KnowledgeBase) -> Vec<Diagnosti
         );
     }
     diags
-}
-
-/// Byte offsets and names of `{name}` placeholders (the syntax `render` fills).
-fn placeholder_positions(text: &str) -> Vec<(usize, &str)> {
-    static PLACEHOLDER: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\{([a-z_][a-z0-9_]*)\}").expect("valid regex"));
-    PLACEHOLDER
-        .captures_iter(text)
-        .filter_map(|c| Some((c.get(0)?.start(), c.get(1)?.as_str())))
-        .collect()
 }
 
 /// Scaffolded text (`TODO:`) still in an article or rule file.
@@ -275,18 +262,4 @@ fn unfinished_text(kb: &KnowledgeBase) -> Vec<Diagnostic> {
         }
     }
     diags
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_placeholders_like_rendering_does() {
-        assert_eq!(
-            placeholder_positions("run {app_id} and {0} or {\"a\":1} {Tenant} {x_1}"),
-            vec![(4, "app_id"), (41, "x_1")]
-        );
-        assert_eq!(placeholder_positions("{{a}}"), vec![(1, "a")]);
-    }
 }

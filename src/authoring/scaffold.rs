@@ -14,7 +14,7 @@ use super::lint::UNFINISHED_MARKER;
 use crate::diagnostics::Diagnostic;
 use crate::ids::{ArticleId, RuleId};
 use crate::kb::KnowledgeBase;
-use crate::matcher::Engine;
+use crate::matcher::{Engine, normalize_line};
 use crate::rules::load_rule_file;
 use crate::source::SourceFile;
 
@@ -129,7 +129,7 @@ fn create_new(path: &Path, text: &str) -> Result<(), ScaffoldError> {
 pub struct LogLine {
     pub file: PathBuf,
     pub line: u64,
-    /// As the matcher sees it: no `\r`, no ANSI escapes, invalid UTF-8 replaced.
+    /// As the matcher sees it ([`normalize_line`]), invalid UTF-8 replaced, trimmed.
     pub text: String,
 }
 
@@ -151,9 +151,9 @@ impl LogLine {
                 line,
                 lines,
             })?;
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let stripped = strip_ansi_escapes::strip(raw);
-        let text = String::from_utf8_lossy(&stripped).trim().to_owned();
+        let text = String::from_utf8_lossy(&normalize_line(raw))
+            .trim()
+            .to_owned();
         if text.is_empty() {
             return Err(ScaffoldError::EmptyLine {
                 file: file.to_path_buf(),

@@ -10,6 +10,7 @@ use crate::authoring::lint::{CheckReport, check};
 use crate::cli::{CheckArgs, GlobalArgs, OutputFormat};
 use crate::diagnostics::DiagnosticSeverity;
 use crate::render::style;
+use crate::text;
 
 /// Exit status when the check finds errors (or warnings under `--deny-warnings`).
 pub const EXIT_PROBLEMS: u8 = 1;
@@ -50,7 +51,7 @@ fn write_text(
     for d in &report.diagnostics {
         writeln!(out, "{}\n", d.render(&renderer))?;
     }
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let plural = |n: usize, word: &str| text::plural(n as u64, word);
     let s = if errors > 0 {
         style::ERROR
     } else if warnings > 0 {

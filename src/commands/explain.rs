@@ -5,12 +5,13 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 
 use super::{CommandError, EXIT_ERROR, EXIT_NO_MATCH, EXIT_OK, load_kb, print_diagnostics};
-use crate::authoring::explain::{explain, verdict};
 use crate::cli::{ExplainArgs, GlobalArgs};
 use crate::diagnostics::{DiagnosticSeverity, did_you_mean};
 use crate::kb::KnowledgeBase;
 use crate::matcher::ScanError;
+use crate::render::explain::{explain, verdict};
 use crate::render::style;
+use crate::text;
 
 pub fn run(global: &GlobalArgs, args: &ExplainArgs) -> Result<u8, CommandError> {
     let mut kb = load_kb(global)?;
@@ -69,10 +70,9 @@ pub fn run(global: &GlobalArgs, args: &ExplainArgs) -> Result<u8, CommandError> 
         let more = verdict.total - verdict.lines.len() as u64;
         writeln!(
             out,
-            "{ok}result: `{}` fires on {} line{} ({}{}){ok:#}",
+            "{ok}result: `{}` fires on {} ({}{}){ok:#}",
             rule.id,
-            verdict.total,
-            if verdict.total == 1 { "" } else { "s" },
+            text::plural(verdict.total, "line"),
             lines.join(", "),
             if more > 0 {
                 format!(" and {more} more")

@@ -6,6 +6,7 @@ use super::{CommandError, EXIT_OK, load_kb};
 use crate::cli::{GlobalArgs, ListArgs, OutputFormat};
 use crate::render::findings::severity_style;
 use crate::render::style;
+use crate::text;
 
 pub fn run(global: &GlobalArgs, args: &ListArgs) -> Result<u8, CommandError> {
     let kb = load_kb(global)?;
@@ -56,11 +57,10 @@ pub fn run(global: &GlobalArgs, args: &ListArgs) -> Result<u8, CommandError> {
                 let (id, d) = (style::ID, style::DIM);
                 writeln!(
                     out,
-                    "{id}{:width$}{id:#}  {}  {d}({} rule{}{}){d:#}",
+                    "{id}{:width$}{id:#}  {}  {d}({}{}){d:#}",
                     a.id.as_str(),
                     a.title,
-                    n,
-                    if n == 1 { "" } else { "s" },
+                    text::plural(n as u64, "rule"),
                     if a.tags.is_empty() {
                         String::new()
                     } else {

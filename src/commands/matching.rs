@@ -70,12 +70,12 @@ pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<u8, CommandError> {
         }
         files.iter().map(|f| f.display().to_string()).collect()
     };
-    let report = merged.into_report(&kb);
+    let report = crate::matcher::Report::build(merged, &kb);
     // The one place where the report is masked: every format below sees only this.
     let report = if args.no_redact {
         report
     } else {
-        crate::redact::report(report)
+        crate::report::redact::report(report)
     };
     let exit = if failed {
         EXIT_ERROR

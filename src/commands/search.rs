@@ -6,6 +6,7 @@ use super::{CommandError, EXIT_NO_MATCH, EXIT_OK, load_kb};
 use crate::cli::{GlobalArgs, OutputFormat, SearchArgs};
 use crate::render::style;
 use crate::search::{SearchHit, SearchIndex};
+use crate::text;
 
 pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<u8, CommandError> {
     let kb = load_kb(global)?;
@@ -24,10 +25,7 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<u8, CommandError> {
         OutputFormat::Text => {
             if hits.is_empty() {
                 // The query may hold terminal control codes (pasted log text): never echo them.
-                let shown: String = query
-                    .chars()
-                    .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
-                    .collect();
+                let shown = text::one_line(&query);
                 writeln!(
                     out,
                     "no article matches `{shown}` (`arm-kb list` shows them all)"

@@ -9,11 +9,10 @@ use crate::cli::{GlobalArgs, TestArgs};
 use crate::diagnostics::did_you_mean;
 use crate::ids::RuleId;
 use crate::render::style;
+use crate::text;
 
 /// Exit status when an example fails.
 pub const EXIT_FAILED: u8 = 1;
-/// Example text longer than this is cut in failure lines.
-const SHOWN_CHARS: usize = 160;
 
 pub fn run(global: &GlobalArgs, args: &TestArgs) -> Result<u8, CommandError> {
     let mut kb = load_kb(global)?;
@@ -51,9 +50,9 @@ pub fn run(global: &GlobalArgs, args: &TestArgs) -> Result<u8, CommandError> {
     let mut out = anstream::stdout().lock();
     writeln!(
         out,
-        "running {example_count} example{} of {rule_count} rule{}",
-        if example_count == 1 { "" } else { "s" },
-        if rule_count == 1 { "" } else { "s" }
+        "running {} of {}",
+        text::plural(example_count as u64, "example"),
+        text::plural(rule_count as u64, "rule")
     )?;
     let (mut passed, mut failed) = (0usize, 0usize);
     let fail = style::ERROR;
@@ -114,8 +113,6 @@ pub fn run(global: &GlobalArgs, args: &TestArgs) -> Result<u8, CommandError> {
 
 /// The example as a quoted string on one line, cut when long.
 fn shown(text: &str) -> String {
-    match text.char_indices().nth(SHOWN_CHARS) {
-        Some((cut, _)) => format!("{:?}…", &text[..cut]),
-        None => format!("{text:?}"),
-    }
+    let (head, cut) = text::cut(text, text::SHORT_CHARS);
+    format!("{head:?}{}", if cut { "…" } else { "" })
 }

@@ -3,7 +3,7 @@
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
 use serde::Deserialize;
 
-use crate::diagnostics::{Diagnostic, did_you_mean};
+use crate::diagnostics::{Diagnostic, did_you_mean, unknown_field_name};
 use crate::ids::ArticleId;
 use crate::source::{SharedSource, SourceSpan};
 
@@ -165,12 +165,6 @@ fn split_front_matter(text: &str) -> Option<(std::ops::Range<usize>, usize)> {
         pos += line.len();
     }
     None
-}
-
-/// Extracts `x` from serde's "unknown field `x`, expected ..." message.
-pub(crate) fn unknown_field_name(message: &str) -> Option<&str> {
-    let rest = message.split("unknown field `").nth(1)?;
-    rest.split('`').next()
 }
 
 #[derive(Default)]

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::ids::{ArticleId, RuleId};
-use crate::kb::KnowledgeBase;
 use crate::rules::{Rule, Severity};
 
 /// Evidence lines kept per finding; the rest are counted.
@@ -56,15 +55,16 @@ pub struct FindingSet {
     pub stats: Stats,
 }
 
+/// One article's hits so far.
 #[derive(Debug)]
-struct Accumulator {
-    severity: Severity,
-    priority: u8,
-    rules: Vec<RuleId>,
-    evidence: Vec<Evidence>,
-    total: u64,
+pub(crate) struct Accumulator {
+    pub severity: Severity,
+    pub priority: u8,
+    pub rules: Vec<RuleId>,
+    pub evidence: Vec<Evidence>,
+    pub total: u64,
     /// Earliest evidence: (input order, line).
-    first: (usize, u64),
+    pub first: (usize, u64),
     input_order: usize,
 }
 
@@ -185,64 +185,23 @@ impl FindingSet {
         self.stats.lines += other.stats.lines;
     }
 
-    /// Ranks the findings: severity, then priority, then evidence count, then earliest line.
-    pub fn into_report(self, kb: &KnowledgeBase) -> Report {
-        let mut findings: Vec<Finding> = self
-            .by_article
-            .into_iter()
-            .map(|(article, acc)| {
-                let captures = merged_captures(&acc.evidence);
-                let (title, fix) = match kb.articles.get(&article) {
-                    Some(a) => (
-                        a.title.clone(),
-                        a.fix
-                            .iter()
-                            .map(|s| crate::render::fill_placeholders(s, Some(&captures)))
-                            .collect(),
-                    ),
-                    None => (article.to_string(), Vec::new()),
-                };
-                Finding {
-                    article,
-                    title,
-                    severity: acc.severity,
-                    score: acc.priority,
-                    rules: acc.rules,
-                    evidence: acc.evidence,
-                    evidence_total: acc.total,
-                    fix,
-                    first: acc.first,
-                }
-            })
-            .collect();
-        findings.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then(b.score.cmp(&a.score))
-                .then(b.evidence_total.cmp(&a.evidence_total))
-                .then(a.first.cmp(&b.first))
-                .then(a.article.cmp(&b.article))
-        });
-        Report {
-            findings,
-            stats: self.stats,
+    /// The findings by article, for ranking (`crate::report`).
+    pub(crate) fn into_parts(self) -> FindingParts {
+        FindingParts {
+            by_article: self.by_article,
             error_lines: self.error_lines,
             error_lines_total: self.error_lines_total,
+            stats: self.stats,
         }
     }
 }
 
-/// The first value seen for each capture name across the evidence.
-fn merged_captures(evidence: &[Evidence]) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for e in evidence {
-        for (k, v) in &e.captures {
-            if !v.is_empty() && v != "***" {
-                out.entry(k.clone()).or_insert_with(|| v.clone());
-            }
-        }
-    }
-    out
+/// What a finding set holds, taken apart for ranking.
+pub(crate) struct FindingParts {
+    pub by_article: HashMap<ArticleId, Accumulator>,
+    pub error_lines: Vec<ErrorLine>,
+    pub error_lines_total: u64,
+    pub stats: Stats,
 }
 
 /// A ranked finding: one article, with its evidence and its fix.
@@ -260,13 +219,6 @@ pub struct Finding {
     pub fix: Vec<String>,
     #[serde(skip)]
     pub first: (usize, u64),
-}
-
-impl Finding {
-    /// Every captured value, first occurrence per name.
-    pub fn captures(&self) -> BTreeMap<String, String> {
-        merged_captures(&self.evidence)
-    }
 }
 
 /// Everything `match` reports.

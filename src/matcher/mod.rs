@@ -13,6 +13,7 @@
 //! share one `RegexSet`, run only on lines that no keyword rule explained.
 
 mod findings;
+pub mod line;
 mod scan;
 
 use std::collections::HashMap;
@@ -24,7 +25,7 @@ use regex::bytes::{RegexSet, RegexSetBuilder};
 pub use findings::{
     ErrorLine, Evidence, Finding, FindingSet, MAX_EVIDENCE_PER_FINDING, Report, Stats,
 };
-pub(crate) use scan::printable;
+pub use line::normalize_line;
 pub use scan::{MAX_LINE_BYTES, ScanError, ScanOptions, Scanner};
 
 use crate::diagnostics::Diagnostic;
@@ -417,7 +418,7 @@ mod tests {
         let set = Engine::new(kb, false)
             .scan_bytes(None, log.as_bytes())
             .unwrap();
-        let report = set.into_report(kb);
+        let report = crate::matcher::Report::build(set, kb);
         let Some(finding) = report.findings.first() else {
             return (Vec::new(), Vec::new());
         };

@@ -12,9 +12,10 @@ use std::io::{self, Read};
 
 use memchr::{memchr, memrchr};
 
-use super::{Engine, FindingSet, MAX_CAPTURE_CHARS, MAX_EVIDENCE_CHARS};
+use super::{Engine, FindingSet, MAX_CAPTURE_CHARS, MAX_EVIDENCE_CHARS, line};
 use crate::diagnostics::Diagnostic;
 use crate::rules::RuleKind;
+use crate::text;
 
 /// A line longer than this is matched in pieces of this size (with an overlap), so one
 /// endless line cannot exhaust memory.
@@ -22,7 +23,6 @@ pub const MAX_LINE_BYTES: usize = 8 << 20;
 /// Bytes carried over between two pieces of an overlong line, so a match that straddles
 /// the cut is still seen.
 const PIECE_OVERLAP: usize = 64 << 10;
-const ESC: u8 = 0x1b;
 
 #[derive(Clone, Copy, Debug)]
 pub struct ScanOptions {
@@ -184,10 +184,7 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
         end_kind: RegionEnd,
         out: &mut FindingSet,
     ) -> Result<(u64, usize), ScanError> {
-        let kept = match memchr(ESC, region) {
-            Some(first_esc) => strip_ansi_in_place(region, first_esc),
-            None => region.len(),
-        };
+        let kept = line::strip_escapes_in_place(region);
         let region: &[u8] = &region[..kept];
         if region.is_empty() && end_kind == RegionEnd::Eof {
             // The last line held only escape codes (a colour reset, typically): it is
@@ -264,7 +261,7 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
         out: &mut FindingSet,
     ) -> Result<(), ScanError> {
         let engine = self.engine;
-        let text = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let text = line::trim_cr(raw);
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
         let mut error_line = false;
@@ -561,74 +558,12 @@ impl<'a> Iterator for LineIter<'a> {
 }
 
 fn context_text(raw: &[u8]) -> String {
-    display_text(raw.strip_suffix(b"\r").unwrap_or(raw), 0)
+    display_text(line::trim_cr(raw), 0)
 }
 
 /// Counts newlines with a SIMD population count: no per-line work.
 pub(crate) fn count_newlines(bytes: &[u8]) -> usize {
     bytecount::count(bytes, b'\n')
-}
-
-/// Removes ANSI escape sequences from `buf` in place, from `first_esc` (an ESC) on;
-/// returns the new length. A sequence never swallows a newline, so line structure is
-/// kept.
-pub(crate) fn strip_ansi_in_place(buf: &mut [u8], first_esc: usize) -> usize {
-    let mut read = first_esc;
-    let mut write = first_esc;
-    loop {
-        read += escape_len(&buf[read..]);
-        let run = memchr(ESC, &buf[read..]).unwrap_or(buf.len() - read);
-        buf.copy_within(read..read + run, write);
-        write += run;
-        read += run;
-        if read >= buf.len() {
-            return write;
-        }
-    }
-}
-
-/// Length of a sequence that runs from `start` over bytes in `middle`, then ends with one
-/// byte in `last` (missing when the input ends or another byte comes first).
-fn sequence_len(
-    s: &[u8],
-    start: usize,
-    middle: std::ops::RangeInclusive<u8>,
-    last: std::ops::RangeInclusive<u8>,
-) -> usize {
-    let mut i = start;
-    while i < s.len() && middle.contains(&s[i]) {
-        i += 1;
-    }
-    if i < s.len() && last.contains(&s[i]) {
-        i + 1
-    } else {
-        i
-    }
-}
-
-/// Length of the escape sequence at the start of `s` (`s[0]` is ESC): CSI (`ESC [` …
-/// final byte), OSC (`ESC ]` … BEL or `ESC \`), or a two-byte escape. A lone or malformed
-/// ESC drops only what it consumed.
-fn escape_len(s: &[u8]) -> usize {
-    match s.get(1) {
-        None => 1,
-        Some(b'[') => sequence_len(s, 2, 0x20..=0x3f, 0x40..=0x7e),
-        Some(b']') => {
-            let mut i = 2;
-            while i < s.len() {
-                match s[i] {
-                    0x07 => return i + 1,
-                    b'\n' => return i,
-                    ESC if s.get(i + 1) == Some(&b'\\') => return i + 2,
-                    _ => i += 1,
-                }
-            }
-            i
-        }
-        Some(0x20..=0x2f) => sequence_len(s, 1, 0x20..=0x2f, 0x30..=0x7e),
-        Some(0x30..=0x7e) => 2,
-        Some(_) => 1,
-    }
 }
 
 fn capture_map(
@@ -641,30 +576,8 @@ fn capture_map(
             let m = caps.name(name)?;
             Some((
                 name.to_owned(),
-                truncate_chars(&String::from_utf8_lossy(m.as_bytes()), MAX_CAPTURE_CHARS),
+                text::truncate(&String::from_utf8_lossy(m.as_bytes()), MAX_CAPTURE_CHARS),
             ))
-        })
-        .collect()
-}
-
-fn truncate_chars(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-        None => s.to_owned(),
-    }
-}
-
-/// Bytes as text a terminal can show: lossy UTF-8, control characters (which could move
-/// the cursor or recolour the screen) replaced.
-pub(crate) fn printable(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes)
-        .chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                '\u{FFFD}'
-            } else {
-                c
-            }
         })
         .collect()
 }
@@ -714,7 +627,7 @@ pub(crate) fn display_text(text: &[u8], match_start: usize) -> String {
         }
         end += 1;
     }
-    let shown = printable(&text[start..end]);
+    let shown = text::printable(&text[start..end]);
     let mut out = String::new();
     if start > 0 {
         out.push_str(&format!("[…{start} bytes] "));
@@ -747,7 +660,7 @@ mod tests {
     }
 
     fn evidence(set: FindingSet, kb: &KnowledgeBase) -> Vec<super::super::Evidence> {
-        set.into_report(kb)
+        crate::matcher::Report::build(set, kb)
             .findings
             .into_iter()
             .flat_map(|f| f.evidence)
@@ -782,29 +695,6 @@ mod tests {
             let slice = &bytes[..len];
             let naive = slice.iter().filter(|&&b| b == b'\n').count();
             assert_eq!(count_newlines(slice), naive, "len {len}");
-        }
-    }
-
-    #[test]
-    fn strips_ansi_like_strip_ansi_escapes() {
-        let samples: [&[u8]; 6] = [
-            b"\x1b[32mPASS\x1b[39m src/a.test.js\n",
-            b"AADS\x1b[1mTS70\x1b[0m00222: x",
-            b"\x1b]8;;https://x\x07link\x1b]8;;\x1b\\ end",
-            b"a\x1b(Bb\x1b=c",
-            b"no escape at all",
-            b"\x1b[38;5;196mred\x1b[0m\n\x1b[1mbold\n",
-        ];
-        for sample in samples {
-            let mut buf = sample.to_vec();
-            let len = match memchr(ESC, &buf) {
-                Some(at) => strip_ansi_in_place(&mut buf, at),
-                None => buf.len(),
-            };
-            assert_eq!(
-                String::from_utf8_lossy(&buf[..len]),
-                String::from_utf8_lossy(&strip_ansi_escapes::strip(sample)),
-            );
         }
     }
 

@@ -4,8 +4,9 @@ use std::io::{self, Write};
 
 use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
 
-use super::{fill_placeholders, style};
+use super::style;
 use crate::kb::Article;
+use crate::placeholder;
 
 pub fn write_article(w: &mut dyn Write, a: &Article) -> io::Result<()> {
     let (t, d, id) = (style::TITLE, style::DIM, style::ID);
@@ -23,7 +24,7 @@ pub fn write_article(w: &mut dyn Write, a: &Article) -> io::Result<()> {
     if !meta.is_empty() {
         writeln!(w, "{d}{}{d:#}", meta.join("  ·  "))?;
     }
-    let body = fill_placeholders(a.body(), None);
+    let body = placeholder::fill(a.body(), None);
     render_markdown(w, &body)
 }
 

@@ -9,6 +9,7 @@ use super::style;
 use crate::matcher::{Evidence, Finding, Report};
 use crate::rules::Severity;
 use crate::search::SearchHit;
+use crate::text;
 
 /// What goes into the match output besides the findings.
 pub struct MatchOutput<'a> {
@@ -168,11 +169,7 @@ pub fn write_text(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
         } else {
             ""
         },
-        match n {
-            0 => "no finding".to_owned(),
-            1 => "1 finding".to_owned(),
-            n => format!("{n} findings"),
-        },
+        text::quantity(n as u64, "finding"),
         report.stats.lines,
         report.stats.bytes
     )?;

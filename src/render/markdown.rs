@@ -6,17 +6,14 @@ use std::io::{self, Write};
 
 use super::findings::{MatchOutput, RowKind, context_location, evidence_rows, location};
 use crate::matcher::Finding;
+use crate::text;
 
 /// The whole report as Markdown, headed by a `#` title.
 pub fn report(out: &MatchOutput<'_>) -> String {
     let report = out.report;
     let mut md = String::new();
     let n = report.findings.len();
-    let heading = match n {
-        0 => "no finding".to_owned(),
-        1 => "1 finding".to_owned(),
-        n => format!("{n} findings"),
-    };
+    let heading = text::quantity(n as u64, "finding");
     let _ = writeln!(md, "# arm-kb: {heading}\n");
     let _ = writeln!(md, "{}\n", scanned_line(out));
     for (i, f) in report.findings.iter().enumerate() {

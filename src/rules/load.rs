@@ -14,9 +14,9 @@ use super::{
     DEFAULT_PRIORITY, DEFAULT_WINDOW, Example, PatternSource, REGEX_NEST_LIMIT, Rule, RuleKind,
     Severity, required_literals,
 };
+use crate::diagnostics::unknown_field_name;
 use crate::diagnostics::{Diagnostic, did_you_mean};
 use crate::ids::{ArticleId, RuleId};
-use crate::kb::article::unknown_field_name;
 use crate::source::{SharedSource, SourceSpan};
 
 /// The fields of a `[[rule]]` table.

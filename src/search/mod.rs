@@ -23,7 +23,7 @@ use tantivy::tokenizer::{
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term, doc};
 
 use crate::kb::KnowledgeBase;
-use crate::render::fill_placeholders;
+use crate::placeholder;
 
 const PROSE: &str = "kb_en";
 const CODES: &str = "kb_code";
@@ -187,9 +187,9 @@ impl SearchIndex {
         let mut texts = Vec::with_capacity(kb.articles.len());
         for a in kb.articles.values() {
             let summary = a.summary.clone().unwrap_or_default();
-            let symptoms = fill_placeholders(&a.symptoms, None);
-            let cause = fill_placeholders(&a.cause, None);
-            let fix = fill_placeholders(&a.fix.join("\n"), None);
+            let symptoms = placeholder::fill(&a.symptoms, None);
+            let cause = placeholder::fill(&a.cause, None);
+            let fix = placeholder::fill(&a.fix.join("\n"), None);
             // The id's words are searchable too ("secret expired" → sp-secret-expired).
             let id_words = a.id.as_str().replace('-', " ");
             let tags = a.tags.join(" ");

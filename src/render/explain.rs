@@ -4,7 +4,6 @@
 //! was seen and why the window did not close. The final verdict comes from the real
 //! engine, so the narrative can never claim a result `match` would not give.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -12,13 +11,10 @@ use memchr::memmem;
 use regex::bytes::{Captures, Regex};
 
 use crate::kb::KnowledgeBase;
-use crate::matcher::{Engine, FindingSet, ScanError, ScanOptions};
+use crate::matcher::{Engine, FindingSet, ScanError, ScanOptions, normalize_line};
 use crate::render::style;
 use crate::rules::{CompiledRule, Rule, RuleKind};
-
-/// Displayed line text is cut to this many characters.
-const SHOWN_CHARS: usize = 160;
-const ESC: u8 = 0x1b;
+use crate::text;
 
 /// The engine's verdict: the lines on which the rule fired.
 #[derive(Debug, Default)]
@@ -39,7 +35,7 @@ pub fn verdict(solo: &KnowledgeBase, log: &[u8]) -> Result<Verdict, ScanError> {
     let engine = Engine::new(solo, false);
     let mut set = FindingSet::new(None);
     engine.scanner(ScanOptions::default()).scan(log, &mut set)?;
-    let report = set.into_report(solo);
+    let report = crate::matcher::Report::build(set, solo);
     let mut verdict = Verdict::default();
     for finding in report.findings {
         verdict.total += finding.evidence_total;
@@ -48,16 +44,6 @@ pub fn verdict(solo: &KnowledgeBase, log: &[u8]) -> Result<Verdict, ScanError> {
             .extend(finding.evidence.iter().map(|e| e.line));
     }
     Ok(verdict)
-}
-
-/// A line as the matcher sees it: no trailing `\r`, ANSI escape sequences removed.
-fn matcher_text(raw: &[u8]) -> Cow<'_, [u8]> {
-    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-    if memchr::memchr(ESC, raw).is_some() {
-        Cow::Owned(strip_ansi_escapes::strip(raw))
-    } else {
-        Cow::Borrowed(raw)
-    }
 }
 
 /// Keywords of `rule` on `text` (ASCII case-insensitive), with their 1-based column.
@@ -70,11 +56,7 @@ fn keyword_hits<'r>(rule: &'r Rule, text: &[u8]) -> Vec<(&'r str, usize)> {
 }
 
 fn shown(bytes: &[u8]) -> String {
-    let clean = crate::matcher::printable(bytes);
-    match clean.char_indices().nth(SHOWN_CHARS) {
-        Some((cut, _)) => format!("{}…", &clean[..cut]),
-        None => clean,
-    }
+    text::truncate(&text::printable(bytes), text::SHORT_CHARS)
 }
 
 fn captures_of(re: &Regex, caps: &Captures<'_>) -> BTreeMap<String, String> {
@@ -128,7 +110,7 @@ pub fn explain<W: Write>(
             break;
         }
         let line_no = i as u64 + 1;
-        let text = matcher_text(raw);
+        let text = normalize_line(raw);
         let hits = keyword_hits(rule, &text);
         let candidate = !hits.is_empty() || rule.keywords.is_empty();
         let printed = match &rule.kind {

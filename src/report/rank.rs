@@ -1,0 +1,80 @@
+//! From a scan's finding set to the ranked report: the article join (title, fix steps
+//! with the captures filled in) and the order of the findings.
+
+use std::collections::BTreeMap;
+
+use super::redact::MASK;
+use crate::kb::KnowledgeBase;
+use crate::matcher::{Evidence, Finding, FindingSet, Report};
+use crate::placeholder;
+
+impl Report {
+    /// Ranks the findings of `set`: severity, then priority, then evidence count, then
+    /// earliest line.
+    pub fn build(set: FindingSet, kb: &KnowledgeBase) -> Report {
+        let parts = set.into_parts();
+        let mut findings: Vec<Finding> = parts
+            .by_article
+            .into_iter()
+            .map(|(article, acc)| {
+                let captures = merged_captures(&acc.evidence);
+                let (title, fix) = match kb.articles.get(&article) {
+                    Some(a) => (
+                        a.title.clone(),
+                        a.fix
+                            .iter()
+                            .map(|s| placeholder::fill(s, Some(&captures)))
+                            .collect(),
+                    ),
+                    None => (article.to_string(), Vec::new()),
+                };
+                Finding {
+                    article,
+                    title,
+                    severity: acc.severity,
+                    score: acc.priority,
+                    rules: acc.rules,
+                    evidence: acc.evidence,
+                    evidence_total: acc.total,
+                    fix,
+                    first: acc.first,
+                }
+            })
+            .collect();
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(b.score.cmp(&a.score))
+                .then(b.evidence_total.cmp(&a.evidence_total))
+                .then(a.first.cmp(&b.first))
+                .then(a.article.cmp(&b.article))
+        });
+        Report {
+            findings,
+            stats: parts.stats,
+            error_lines: parts.error_lines,
+            error_lines_total: parts.error_lines_total,
+        }
+    }
+}
+
+impl Finding {
+    /// Every captured value, first occurrence per name.
+    pub fn captures(&self) -> BTreeMap<String, String> {
+        merged_captures(&self.evidence)
+    }
+}
+
+/// The first value seen for each capture name across the evidence; empty and masked
+/// values are no value.
+fn merged_captures(evidence: &[Evidence]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for e in evidence {
+        for (k, v) in &e.captures {
+            if !v.is_empty() && v != MASK {
+                out.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+    out
+}

@@ -128,7 +128,7 @@ fn fast(kb: &mut KnowledgeBase, log: &[u8], buffer_size: usize) -> BTreeMap<Stri
                 .scanner(options)
                 .scan(log, &mut set)
                 .expect("scan works");
-            let report = arm_kb::matcher::Report::build(set, kb);
+            let report = arm_kb::report::Report::build(set, kb);
             if let Some(finding) = report.findings.first() {
                 let lines: Vec<u64> = finding.evidence.iter().map(|e| e.line).collect();
                 fired.insert(

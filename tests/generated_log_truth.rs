@@ -80,7 +80,7 @@ fn scanned(kb: &KnowledgeBase, log: &[u8], buffer_size: usize) -> Fired {
         ..ScanOptions::default()
     };
     engine.scanner(options).scan(log, &mut set).unwrap();
-    arm_kb::matcher::Report::build(set, kb)
+    arm_kb::report::Report::build(set, kb)
         .findings
         .into_iter()
         .map(|f| {

@@ -216,7 +216,7 @@ type Summary = BTreeMap<String, (Vec<EvidenceSummary>, u64)>;
 type EvidenceSummary = (u64, String, BTreeMap<String, String>, Vec<u64>, Vec<u64>);
 
 fn summarize(set: FindingSet, kb: &KnowledgeBase) -> Summary {
-    arm_kb::matcher::Report::build(set, kb)
+    arm_kb::report::Report::build(set, kb)
         .findings
         .into_iter()
         .map(|f| {
@@ -228,8 +228,8 @@ fn summarize(set: FindingSet, kb: &KnowledgeBase) -> Summary {
                         e.line,
                         e.rule.as_str().to_owned(),
                         e.captures.clone(),
-                        e.context_before.iter().map(|c| c.0).collect(),
-                        e.context_after.iter().map(|c| c.0).collect(),
+                        e.context_before.iter().map(|c| c.line).collect(),
+                        e.context_after.iter().map(|c| c.line).collect(),
                     )
                 })
                 .collect();
@@ -365,12 +365,12 @@ fn scan(engine: &Engine<'_>, log: &[u8], options: ScanOptions) -> FindingSet {
 
 /// Everything a scan reports, as shown to users: evidence text and context text too.
 fn full_report(set: FindingSet, kb: &KnowledgeBase) -> String {
-    let report = arm_kb::matcher::Report::build(set, kb);
+    let report = arm_kb::report::Report::build(set, kb);
     format!(
         "{:#?}\n{:#?}\n{} {} {}",
         report.findings,
-        report.error_lines,
-        report.error_lines_total,
+        report.error_lines(),
+        report.unexplained.as_ref().map_or(0, |u| u.total),
         report.stats.bytes,
         report.stats.lines
     )

@@ -79,7 +79,7 @@ fn engine() -> &'static Engine<'static> {
 /// What must not depend on the buffer size: per article, the evidence lines and count.
 fn summary(set: FindingSet) -> BTreeSet<(String, Vec<u64>, u64)> {
     let error_lines: Vec<u64> = set.error_lines.iter().map(|e| e.line).collect();
-    let report = arm_kb::matcher::Report::build(set, kb());
+    let report = arm_kb::report::Report::build(set, kb());
     let mut out: BTreeSet<_> = report
         .findings
         .into_iter()

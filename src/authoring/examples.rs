@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use crate::diagnostics::Diagnostic;
 use crate::ids::RuleId;
 use crate::kb::KnowledgeBase;
-use crate::matcher::{Engine, FindingSet, Report, ScanError, ScanOptions};
+use crate::matcher::{Engine, FindingSet, ScanError, ScanOptions};
+use crate::report::Report;
 use crate::rules::{Example, Rule};
 use crate::source::SourceSpan;
 
@@ -80,7 +81,7 @@ pub fn scan_text(engine: &Engine<'_>, text: &str) -> Result<ScanResult, ScanErro
         ..ScanOptions::default()
     };
     engine.scanner(options).scan(text.as_bytes(), &mut set)?;
-    Ok(summarize(crate::matcher::Report::build(set, engine.kb)))
+    Ok(summarize(crate::report::Report::build(set, engine.kb)))
 }
 
 fn summarize(report: Report) -> ScanResult {

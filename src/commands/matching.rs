@@ -13,8 +13,9 @@ use crate::cli::{GlobalArgs, MatchArgs, MatchFormat};
 use crate::diagnostics::DiagnosticSeverity;
 use crate::matcher::{Engine, FindingSet, ScanError, ScanOptions, Scanner};
 use crate::render::ci::{write_azure, write_azure_upload_summary, write_github};
-use crate::render::findings::{MatchOutput, to_json, write_jsonl, write_text};
+use crate::render::findings::{MatchOutput, write_text};
 use crate::render::markdown;
+use crate::report::{RelatedArticle, Report};
 use crate::search::SearchIndex;
 
 /// The pipe size asked for on standard input (the default per-user limit allows 1 MiB).
@@ -70,9 +71,9 @@ pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<u8, CommandError> {
         }
         files.iter().map(|f| f.display().to_string()).collect()
     };
-    let report = crate::matcher::Report::build(merged, &kb);
+    let report = Report::build(merged, &kb);
     // The one place where the report is masked: every format below sees only this.
-    let report = if args.no_redact {
+    let mut report = if args.no_redact {
         report
     } else {
         crate::report::redact::report(report)
@@ -88,29 +89,42 @@ pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<u8, CommandError> {
         return Ok(exit);
     }
 
-    let suggestions = if suggest && report.findings.is_empty() && !report.error_lines.is_empty() {
-        let index = SearchIndex::build(&kb)?;
-        let lines: Vec<String> = report.error_lines.iter().map(|e| e.text.clone()).collect();
-        Some(index.related(&lines, SUGGESTIONS)?)
-    } else if suggest {
-        Some(Vec::new())
-    } else {
-        None
-    };
+    report.suggestions =
+        if suggest && report.findings.is_empty() && !report.error_lines().is_empty() {
+            let index = SearchIndex::build(&kb)?;
+            let lines: Vec<String> = report
+                .error_lines()
+                .iter()
+                .map(|e| e.text.clone())
+                .collect();
+            let hits = index.related(&lines, SUGGESTIONS)?;
+            Some(
+                hits.into_iter()
+                    .map(|h| RelatedArticle {
+                        article: h.article,
+                        score: f64::from(h.score),
+                        title: h.title,
+                    })
+                    .collect(),
+            )
+        } else if suggest {
+            Some(Vec::new())
+        } else {
+            None
+        };
+    if !args.unexplained {
+        report.unexplained = None;
+    }
     let output = MatchOutput {
         report: &report,
-        suggestions: suggestions.as_deref(),
-        unexplained: args.unexplained,
         show_files: files.len() > 1,
         inputs: &inputs,
     };
     let mut out = anstream::stdout().lock();
     match args.format {
         MatchFormat::Text => write_text(&mut out, &output)?,
-        MatchFormat::Json => {
-            super::write_json(&mut out, &to_json(&output))?;
-        }
-        MatchFormat::Jsonl => write_jsonl(&mut out, &output)?,
+        MatchFormat::Json => report.write_json(&mut out)?,
+        MatchFormat::Jsonl => report.write_jsonl(&mut out)?,
         MatchFormat::Markdown => markdown::write_markdown(&mut out, &output)?,
         MatchFormat::AzureDevops => write_azure(&mut out, &output)?,
         MatchFormat::Github => {

@@ -1,4 +1,4 @@
-//! Grouping hits into findings (one per article) and ranking them.
+//! Grouping hits into findings (one per article), bounded; `crate::report` ranks them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -13,21 +13,32 @@ pub const MAX_EVIDENCE_PER_FINDING: usize = 5;
 /// Unexplained error lines kept per scan; the rest are counted.
 pub const MAX_ERROR_LINES: usize = 20;
 
+// The scanner's output, and the building blocks of `crate::report::Report`: these types
+// are part of the JSON schema of `match`. Fields are in alphabetical order, which is the
+// key order of the JSON.
+
 /// One line that made a rule fire.
 #[derive(Clone, Debug, Serialize)]
 pub struct Evidence {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub captures: BTreeMap<String, String>,
+    /// Lines after the evidence line, when context was asked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub context_after: Vec<ContextLine>,
+    /// Lines before the evidence line, when context was asked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub context_before: Vec<ContextLine>,
+    /// The input, when it is a file (`null` for standard input).
     pub file: Option<Arc<str>>,
     pub line: u64,
-    pub text: String,
     pub rule: RuleId,
-    pub captures: BTreeMap<String, String>,
-    /// Lines before the evidence line, `(line, text)`, when context was asked for.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub context_before: Vec<(u64, String)>,
-    /// Lines after the evidence line, `(line, text)`, when context was asked for.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub context_after: Vec<(u64, String)>,
+    pub text: String,
+}
+
+/// A line around a piece of evidence (`-A`, `-B`, `-C`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ContextLine {
+    pub line: u64,
+    pub text: String,
 }
 
 /// An error-looking line that no rule explained.
@@ -39,6 +50,7 @@ pub struct ErrorLine {
     pub text: String,
 }
 
+/// What was read.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct Stats {
     pub bytes: u64,
@@ -202,30 +214,4 @@ pub(crate) struct FindingParts {
     pub error_lines: Vec<ErrorLine>,
     pub error_lines_total: u64,
     pub stats: Stats,
-}
-
-/// A ranked finding: one article, with its evidence and its fix.
-#[derive(Clone, Debug, Serialize)]
-pub struct Finding {
-    pub article: ArticleId,
-    pub title: String,
-    pub severity: Severity,
-    /// The highest priority among the rules that fired (0–100).
-    pub score: u8,
-    pub rules: Vec<RuleId>,
-    pub evidence: Vec<Evidence>,
-    pub evidence_total: u64,
-    /// Fix steps, with placeholders filled from the captures where possible.
-    pub fix: Vec<String>,
-    #[serde(skip)]
-    pub first: (usize, u64),
-}
-
-/// Everything `match` reports.
-#[derive(Debug, Default)]
-pub struct Report {
-    pub findings: Vec<Finding>,
-    pub stats: Stats,
-    pub error_lines: Vec<ErrorLine>,
-    pub error_lines_total: u64,
 }

@@ -22,9 +22,7 @@ use std::sync::{Arc, OnceLock};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
 use regex::bytes::{RegexSet, RegexSetBuilder};
 
-pub use findings::{
-    ErrorLine, Evidence, Finding, FindingSet, MAX_EVIDENCE_PER_FINDING, Report, Stats,
-};
+pub use findings::{ContextLine, ErrorLine, Evidence, FindingSet, MAX_EVIDENCE_PER_FINDING, Stats};
 pub use line::normalize_line;
 pub use scan::{MAX_LINE_BYTES, ScanError, ScanOptions, Scanner};
 
@@ -418,7 +416,7 @@ mod tests {
         let set = Engine::new(kb, false)
             .scan_bytes(None, log.as_bytes())
             .unwrap();
-        let report = crate::matcher::Report::build(set, kb);
+        let report = crate::report::Report::build(set, kb);
         let Some(finding) = report.findings.first() else {
             return (Vec::new(), Vec::new());
         };

@@ -12,7 +12,7 @@ use std::io::{self, Read};
 
 use memchr::{memchr, memrchr};
 
-use super::{Engine, FindingSet, MAX_CAPTURE_CHARS, MAX_EVIDENCE_CHARS, line};
+use super::{ContextLine, Engine, FindingSet, MAX_CAPTURE_CHARS, MAX_EVIDENCE_CHARS, line};
 use crate::diagnostics::Diagnostic;
 use crate::rules::RuleKind;
 use crate::text;
@@ -516,8 +516,8 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
     fn attach_contexts(&mut self, out: &mut FindingSet) {
         for evidence in out.evidence_mut() {
             if let Some(context) = self.contexts.get(&evidence.line) {
-                evidence.context_before = context.before.clone();
-                evidence.context_after = context.after.clone();
+                evidence.context_before = context_lines(&context.before);
+                evidence.context_after = context_lines(&context.after);
             }
         }
     }
@@ -555,6 +555,16 @@ impl<'a> Iterator for LineIter<'a> {
         self.number += 1;
         Some(item)
     }
+}
+
+fn context_lines(lines: &[(u64, String)]) -> Vec<ContextLine> {
+    lines
+        .iter()
+        .map(|(line, text)| ContextLine {
+            line: *line,
+            text: text.clone(),
+        })
+        .collect()
 }
 
 fn context_text(raw: &[u8]) -> String {
@@ -660,7 +670,7 @@ mod tests {
     }
 
     fn evidence(set: FindingSet, kb: &KnowledgeBase) -> Vec<super::super::Evidence> {
-        crate::matcher::Report::build(set, kb)
+        crate::report::Report::build(set, kb)
             .findings
             .into_iter()
             .flat_map(|f| f.evidence)
@@ -679,10 +689,20 @@ mod tests {
             .collect()
     }
 
-    fn lines(from: u64, to: u64) -> Vec<(u64, String)> {
+    fn lines(from: u64, to: u64) -> Vec<ContextLine> {
         (from..=to)
-            .map(|n| (n, format!("plain line {n}")))
+            .map(|n| ContextLine {
+                line: n,
+                text: format!("plain line {n}"),
+            })
             .collect()
+    }
+
+    fn context(line: u64, text: &str) -> ContextLine {
+        ContextLine {
+            line,
+            text: text.to_owned(),
+        }
     }
 
     #[test]
@@ -822,13 +842,10 @@ patterns = ["second"]
             };
             let found = evidence(scan(&kb, options, log.as_bytes()), &kb);
             assert_eq!(found[0].context_before, lines(1, 1));
-            assert_eq!(
-                found[0].context_after,
-                [(3, "AADSTS7000222: app r".to_owned())]
-            );
+            assert_eq!(found[0].context_after, [context(3, "AADSTS7000222: app r")]);
             assert_eq!(
                 found[1].context_before,
-                [(2, "AADSTS7000222: app q".to_owned())]
+                [context(2, "AADSTS7000222: app q")]
             );
             assert_eq!(found[1].context_after, lines(4, 4), "buffer {buffer_size}");
         }

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use super::findings::{MatchOutput, location};
-use crate::matcher::Finding;
+use crate::report::Finding;
 use crate::rules::Severity;
 
 /// Escapes the message of an Azure Pipelines logging command (after the `]`), as the

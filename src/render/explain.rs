@@ -35,7 +35,7 @@ pub fn verdict(solo: &KnowledgeBase, log: &[u8]) -> Result<Verdict, ScanError> {
     let engine = Engine::new(solo, false);
     let mut set = FindingSet::new(None);
     engine.scanner(ScanOptions::default()).scan(log, &mut set)?;
-    let report = crate::matcher::Report::build(set, solo);
+    let report = crate::report::Report::build(set, solo);
     let mut verdict = Verdict::default();
     for finding in report.findings {
         verdict.total += finding.evidence_total;

@@ -3,20 +3,14 @@
 
 use std::io::{self, Write};
 
-use serde_json::{Value, json};
-
 use super::style;
-use crate::matcher::{Evidence, Finding, Report};
+use crate::report::{Evidence, Finding, Report};
 use crate::rules::Severity;
-use crate::search::SearchHit;
 use crate::text;
 
 /// What goes into the match output besides the findings.
 pub struct MatchOutput<'a> {
     pub report: &'a Report,
-    /// Search hits for the unexplained error lines ("possibly related"); never findings.
-    pub suggestions: Option<&'a [SearchHit]>,
-    pub unexplained: bool,
     /// Name files in evidence lines (several inputs).
     pub show_files: bool,
     /// The inputs scanned, as named to the user (`<stdin>` for standard input).
@@ -68,12 +62,12 @@ pub fn evidence_rows<'e>(evidence: &'e [Evidence]) -> Vec<EvidenceRow<'e>> {
                 },
             )
         };
-        for (line, text) in &e.context_before {
-            rows.push(row(RowKind::Context, *line, text));
+        for c in &e.context_before {
+            rows.push(row(RowKind::Context, c.line, &c.text));
         }
         rows.push(row(RowKind::Evidence, e.line, &e.text));
-        for (line, text) in &e.context_after {
-            rows.push(row(RowKind::Context, *line, text));
+        for c in &e.context_after {
+            rows.push(row(RowKind::Context, c.line, &c.text));
         }
     }
     // Stable: an evidence row sorts before a context row of the same line.
@@ -112,7 +106,7 @@ pub fn write_text(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
         }
         write_finding(w, f, out.show_files)?;
     }
-    if out.unexplained {
+    if let Some(unexplained) = &report.unexplained {
         if !report.findings.is_empty() {
             writeln!(w)?;
         }
@@ -120,9 +114,9 @@ pub fn write_text(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
         writeln!(
             w,
             "{h}Error lines no rule explains{h:#} ({})",
-            report.error_lines_total
+            unexplained.total
         )?;
-        for e in &report.error_lines {
+        for e in &unexplained.lines {
             let loc = location(e.file.as_deref(), e.line, out.show_files);
             writeln!(
                 w,
@@ -132,14 +126,14 @@ pub fn write_text(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
                 e.text
             )?;
         }
-        let more = report
-            .error_lines_total
-            .saturating_sub(report.error_lines.len() as u64);
+        let more = unexplained
+            .total
+            .saturating_sub(unexplained.lines.len() as u64);
         if more > 0 {
             writeln!(w, "  {}… and {more} more{:#}", style::DIM, style::DIM)?;
         }
     }
-    if let Some(suggestions) = out.suggestions.filter(|s| !s.is_empty()) {
+    if let Some(suggestions) = report.suggestions.as_ref().filter(|s| !s.is_empty()) {
         writeln!(w)?;
         let h = style::HEADING;
         writeln!(
@@ -164,7 +158,10 @@ pub fn write_text(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
     writeln!(
         w,
         "{}{d}{} in {} lines ({} bytes){d:#}",
-        if n > 0 || out.unexplained || out.suggestions.is_some_and(|s| !s.is_empty()) {
+        if n > 0
+            || report.unexplained.is_some()
+            || report.suggestions.as_ref().is_some_and(|s| !s.is_empty())
+        {
             "\n"
         } else {
             ""
@@ -251,81 +248,20 @@ fn write_finding(w: &mut dyn Write, f: &Finding, show_files: bool) -> io::Result
     Ok(())
 }
 
-/// One finding as JSON (also one line of `--format jsonl`).
-pub fn finding_json(f: &Finding) -> Value {
-    json!({
-        "article": f.article,
-        "title": f.title,
-        "severity": f.severity,
-        "score": f.score,
-        "rules": f.rules,
-        "evidence": f.evidence.iter().map(evidence_json).collect::<Vec<_>>(),
-        "evidence_total": f.evidence_total,
-        "fix": f.fix,
-    })
-}
-
-fn evidence_json(e: &Evidence) -> Value {
-    let mut v = json!({
-        "file": e.file,
-        "line": e.line,
-        "text": e.text,
-        "rule": e.rule,
-        "captures": e.captures,
-    });
-    let lines = |lines: &[(u64, String)]| {
-        lines
-            .iter()
-            .map(|(line, text)| json!({"line": line, "text": text}))
-            .collect::<Vec<_>>()
-    };
-    if !e.context_before.is_empty() {
-        v["context_before"] = json!(lines(&e.context_before));
-    }
-    if !e.context_after.is_empty() {
-        v["context_after"] = json!(lines(&e.context_after));
-    }
-    v
-}
-
-/// `--format jsonl`: one finding per line, nothing else.
-pub fn write_jsonl(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
-    for f in &out.report.findings {
-        serde_json::to_writer(&mut *w, &finding_json(f)).map_err(io::Error::other)?;
-        writeln!(w)?;
-    }
-    Ok(())
-}
-
-pub fn to_json(out: &MatchOutput<'_>) -> Value {
-    let report = out.report;
-    let mut v = json!({
-        "findings": report.findings.iter().map(finding_json).collect::<Vec<_>>(),
-        "stats": { "bytes": report.stats.bytes, "lines": report.stats.lines },
-    });
-    if let Some(s) = out.suggestions {
-        v["suggestions"] = json!(
-            s.iter()
-                .map(|h| json!({"article": h.article, "title": h.title, "score": h.score}))
-                .collect::<Vec<_>>()
-        );
-    }
-    if out.unexplained {
-        v["unexplained"] = json!({
-            "lines": report.error_lines,
-            "total": report.error_lines_total,
-        });
-    }
-    v
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ids::RuleId;
 
     fn evidence(line: u64, before: &[u64], after: &[u64]) -> Evidence {
-        let lines = |ns: &[u64]| ns.iter().map(|&n| (n, format!("line {n}"))).collect();
+        let lines = |ns: &[u64]| {
+            ns.iter()
+                .map(|&n| crate::report::ContextLine {
+                    line: n,
+                    text: format!("line {n}"),
+                })
+                .collect()
+        };
         Evidence {
             file: None,
             line,

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::findings::{MatchOutput, RowKind, context_location, evidence_rows, location};
-use crate::matcher::Finding;
+use crate::report::Finding;
 use crate::text;
 
 /// The whole report as Markdown, headed by a `#` title.
@@ -19,17 +19,17 @@ pub fn report(out: &MatchOutput<'_>) -> String {
     for (i, f) in report.findings.iter().enumerate() {
         finding(&mut md, i + 1, f, out.show_files);
     }
-    if out.unexplained {
+    if let Some(unexplained) = &report.unexplained {
         let _ = writeln!(
             md,
             "## Error lines no rule explains ({})\n",
-            report.error_lines_total
+            unexplained.total
         );
-        if report.error_lines.is_empty() {
+        if unexplained.lines.is_empty() {
             md.push_str("None.\n\n");
         } else {
-            let lines: Vec<String> = report
-                .error_lines
+            let lines: Vec<String> = unexplained
+                .lines
                 .iter()
                 .map(|e| {
                     format!(
@@ -40,15 +40,15 @@ pub fn report(out: &MatchOutput<'_>) -> String {
                 })
                 .collect();
             code_block(&mut md, &lines);
-            let more = report
-                .error_lines_total
-                .saturating_sub(report.error_lines.len() as u64);
+            let more = unexplained
+                .total
+                .saturating_sub(unexplained.lines.len() as u64);
             if more > 0 {
                 let _ = writeln!(md, "… and {more} more.\n");
             }
         }
     }
-    if let Some(suggestions) = out.suggestions.filter(|s| !s.is_empty()) {
+    if let Some(suggestions) = report.suggestions.as_ref().filter(|s| !s.is_empty()) {
         md.push_str("## Possibly related\n\n");
         md.push_str(
             "No rule matched; these articles came up in a search for the log's error lines.\n\n",

@@ -1,5 +1,90 @@
-//! The report of `match`: a scan's findings joined with their articles, ranked, and masked
-//! once ([`redact`]) before any output format sees them.
+//! The report of `match`: what a scan found, joined with the articles and ranked
+//! ([`Report::build`]), masked once ([`redact::report`]) before any output format sees it.
+//! These types are the JSON schema of `match --format json` (and, finding by finding, of
+//! `jsonl`): serde writes them, nothing builds JSON by hand. Struct fields are in
+//! alphabetical order, which is the key order of the JSON.
+//!
+//! Room is left for what other work adds: a finding's `source` (which intake it came
+//! from) and `confidence`, and a top-level `sources` list, go beside the fields below.
 
 mod rank;
 pub mod redact;
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::ids::{ArticleId, RuleId};
+pub use crate::matcher::{ContextLine, ErrorLine, Evidence, Stats};
+use crate::rules::Severity;
+
+/// Everything `match` reports.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub stats: Stats,
+    /// Articles related to the unexplained error lines ("possibly related"), when
+    /// suggestions were asked for; never findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestions: Option<Vec<RelatedArticle>>,
+    /// The error lines no rule explained, when asked for (`--unexplained`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unexplained: Option<Unexplained>,
+}
+
+/// A ranked finding: one article, with its evidence and its fix.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub article: ArticleId,
+    pub evidence: Vec<Evidence>,
+    pub evidence_total: u64,
+    /// Fix steps, with placeholders filled from the captures where possible.
+    pub fix: Vec<String>,
+    pub rules: Vec<RuleId>,
+    /// The highest priority among the rules that fired (0–100); `score` in the JSON.
+    #[serde(rename = "score")]
+    pub priority: u8,
+    pub severity: Severity,
+    pub title: String,
+    /// Earliest evidence, (input order, line): the last ranking key.
+    #[serde(skip)]
+    pub first: (usize, u64),
+}
+
+/// An article the search finds for the unexplained error lines.
+#[derive(Clone, Debug, Serialize)]
+pub struct RelatedArticle {
+    pub article: String,
+    /// The search relevance (not a priority).
+    pub score: f64,
+    pub title: String,
+}
+
+/// Error-looking lines that no rule explained: the first few, and how many in all.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Unexplained {
+    pub lines: Vec<ErrorLine>,
+    pub total: u64,
+}
+
+impl Report {
+    /// The error lines the scan kept (whether or not the output shows them).
+    pub fn error_lines(&self) -> &[ErrorLine] {
+        self.unexplained.as_ref().map_or(&[], |u| &u.lines)
+    }
+
+    /// The report as pretty JSON, ending with a newline (`--format json`).
+    pub fn write_json(&self, w: &mut dyn Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *w, self)?;
+        writeln!(w)
+    }
+
+    /// One finding per line, nothing else (`--format jsonl`).
+    pub fn write_jsonl(&self, w: &mut dyn Write) -> io::Result<()> {
+        for f in &self.findings {
+            serde_json::to_writer(&mut *w, f)?;
+            writeln!(w)?;
+        }
+        Ok(())
+    }
+}

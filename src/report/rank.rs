@@ -4,13 +4,15 @@
 use std::collections::BTreeMap;
 
 use super::redact::MASK;
+use super::{Finding, Report, Unexplained};
 use crate::kb::KnowledgeBase;
-use crate::matcher::{Evidence, Finding, FindingSet, Report};
+use crate::matcher::{Evidence, FindingSet};
 use crate::placeholder;
 
 impl Report {
     /// Ranks the findings of `set`: severity, then priority, then evidence count, then
-    /// earliest line.
+    /// earliest line. The error lines are kept as `unexplained`; the command drops them
+    /// when they were not asked for.
     pub fn build(set: FindingSet, kb: &KnowledgeBase) -> Report {
         let parts = set.into_parts();
         let mut findings: Vec<Finding> = parts
@@ -32,7 +34,7 @@ impl Report {
                     article,
                     title,
                     severity: acc.severity,
-                    score: acc.priority,
+                    priority: acc.priority,
                     rules: acc.rules,
                     evidence: acc.evidence,
                     evidence_total: acc.total,
@@ -44,7 +46,7 @@ impl Report {
         findings.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
-                .then(b.score.cmp(&a.score))
+                .then(b.priority.cmp(&a.priority))
                 .then(b.evidence_total.cmp(&a.evidence_total))
                 .then(a.first.cmp(&b.first))
                 .then(a.article.cmp(&b.article))
@@ -52,8 +54,11 @@ impl Report {
         Report {
             findings,
             stats: parts.stats,
-            error_lines: parts.error_lines,
-            error_lines_total: parts.error_lines_total,
+            suggestions: None,
+            unexplained: Some(Unexplained {
+                lines: parts.error_lines,
+                total: parts.error_lines_total,
+            }),
         }
     }
 }

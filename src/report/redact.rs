@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use regex::{Regex, RegexSet};
 
-use crate::matcher::{Evidence, Report};
+use super::{Evidence, Report};
 
 /// What a secret value is replaced with (also what Azure Pipelines prints for its secrets).
 pub const MASK: &str = "***";
@@ -185,7 +185,7 @@ pub fn report(mut report: Report) -> Report {
             *step = redact(&text).into_owned();
         }
     }
-    for line in &mut report.error_lines {
+    for line in report.unexplained.iter_mut().flat_map(|u| &mut u.lines) {
         line.text = redact(&line.text).into_owned();
     }
     report
@@ -203,13 +203,13 @@ fn redact_evidence(evidence: &mut Evidence) {
         previous = Some(line);
         lines.line(text)
     };
-    for (line, text) in &mut evidence.context_before {
-        *text = follow(&mut lines, *line, text);
+    for c in &mut evidence.context_before {
+        c.text = follow(&mut lines, c.line, &c.text);
     }
     let raw_text = std::mem::take(&mut evidence.text);
     evidence.text = follow(&mut lines, evidence.line, &raw_text);
-    for (line, text) in &mut evidence.context_after {
-        *text = follow(&mut lines, *line, text);
+    for c in &mut evidence.context_after {
+        c.text = follow(&mut lines, c.line, &c.text);
     }
     evidence.captures = redact_captures(&evidence.captures, &raw_text, &evidence.text);
 }

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::render::{self, Printer};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "arm-kb",
@@ -159,6 +161,25 @@ pub enum MatchFormat {
     AzureDevops,
     /// GitHub Actions workflow commands: one `::error`/`::warning` per finding.
     Github,
+}
+
+impl MatchFormat {
+    /// The printer of this format.
+    pub fn printer(self) -> Box<dyn Printer> {
+        match self {
+            MatchFormat::Text => Box::new(render::text::Text),
+            MatchFormat::Json => Box::new(render::json::Json),
+            MatchFormat::Jsonl => Box::new(render::jsonl::Jsonl),
+            MatchFormat::Markdown => Box::new(render::markdown::Markdown),
+            MatchFormat::AzureDevops => Box::new(render::azure::Azure),
+            MatchFormat::Github => Box::new(render::github::Github {
+                // Where GitHub Actions collects the Markdown of a job's summary page.
+                step_summary: std::env::var_os("GITHUB_STEP_SUMMARY")
+                    .filter(|p| !p.is_empty())
+                    .map(PathBuf::from),
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::{CommandError, EXIT_OK, load_kb};
 use crate::cli::{GlobalArgs, ListArgs, OutputFormat};
-use crate::render::findings::severity_style;
+use crate::render::evidence::severity_style;
 use crate::render::style;
 use crate::text;
 

@@ -1,6 +1,6 @@
 //! `arm-kb match`: scan logs, rank findings, mask secrets, print them in the chosen format.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,9 +12,7 @@ use super::{CommandError, EXIT_ERROR, EXIT_NO_MATCH, EXIT_OK, load_kb, print_dia
 use crate::cli::{GlobalArgs, MatchArgs, MatchFormat};
 use crate::diagnostics::DiagnosticSeverity;
 use crate::matcher::{Engine, FindingSet, ScanError, ScanOptions, Scanner};
-use crate::render::ci::{write_azure, write_azure_upload_summary, write_github};
-use crate::render::findings::{MatchOutput, write_text};
-use crate::render::markdown;
+use crate::render::MatchOutput;
 use crate::report::{RelatedArticle, Report};
 use crate::search::SearchIndex;
 
@@ -28,8 +26,6 @@ const SUGGESTIONS: usize = 3;
 const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 /// Variables set by CI systems; their logs are no terminal for a progress bar.
 const CI_VARIABLES: [&str; 3] = ["CI", "TF_BUILD", "GITHUB_ACTIONS"];
-/// Where GitHub Actions collects the Markdown of a job's summary page.
-const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
 /// How standard input is named in the output.
 const STDIN_NAME: &str = "<stdin>";
 
@@ -119,57 +115,14 @@ pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<u8, CommandError> {
         report: &report,
         show_files: files.len() > 1,
         inputs: &inputs,
+        summary: args.summary.as_deref(),
     };
+    let printer = args.format.printer();
     let mut out = anstream::stdout().lock();
-    match args.format {
-        MatchFormat::Text => write_text(&mut out, &output)?,
-        MatchFormat::Json => report.write_json(&mut out)?,
-        MatchFormat::Jsonl => report.write_jsonl(&mut out)?,
-        MatchFormat::Markdown => markdown::write_markdown(&mut out, &output)?,
-        MatchFormat::AzureDevops => write_azure(&mut out, &output)?,
-        MatchFormat::Github => {
-            write_github(&mut out, &output)?;
-            if let Some(path) = std::env::var_os(GITHUB_STEP_SUMMARY).filter(|p| !p.is_empty()) {
-                append_summary(Path::new(&path), &output)?;
-            }
-        }
-    }
-    if let Some(path) = &args.summary {
-        write_summary(path, &output)?;
-        if args.format == MatchFormat::AzureDevops {
-            let absolute = std::path::absolute(path).map_err(|source| CommandError::File {
-                path: path.clone(),
-                source,
-            })?;
-            write_azure_upload_summary(&mut out, &absolute)?;
-        }
-    }
+    printer.write(&mut out, &output)?;
+    printer.finish(&mut out, &output)?;
     out.flush()?;
     Ok(exit)
-}
-
-/// `--summary FILE`: the Markdown report, replacing the file.
-fn write_summary(path: &Path, output: &MatchOutput<'_>) -> Result<(), CommandError> {
-    std::fs::write(path, markdown::report(output)).map_err(|source| CommandError::File {
-        path: path.to_owned(),
-        source,
-    })
-}
-
-/// GitHub's step summary file collects the Markdown of every step: append, never replace.
-fn append_summary(path: &Path, output: &MatchOutput<'_>) -> Result<(), CommandError> {
-    let file_error = |source| CommandError::File {
-        path: path.to_owned(),
-        source,
-    };
-    let mut file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(file_error)?;
-    let report = markdown::report(output);
-    file.write_all(format!("{report}\n").as_bytes())
-        .map_err(file_error)
 }
 
 /// A progress bar only for a person watching a terminal: never in a pipe or a CI log.

@@ -46,6 +46,17 @@ pub enum CommandError {
     },
 }
 
+impl From<crate::render::RenderError> for CommandError {
+    fn from(e: crate::render::RenderError) -> Self {
+        match e {
+            crate::render::RenderError::Io(e) => CommandError::Io(e),
+            crate::render::RenderError::File { path, source } => {
+                CommandError::File { path, source }
+            }
+        }
+    }
+}
+
 pub fn run(cli: Cli) -> u8 {
     anstream::ColorChoice::write_global(match cli.global.color {
         ColorChoice::Auto => anstream::ColorChoice::Auto,

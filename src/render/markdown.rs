@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::findings::{MatchOutput, RowKind, context_location, evidence_rows, location};
+use super::evidence::{RowKind, context_location, evidence_rows, location};
+use super::{MatchOutput, Printer};
 use crate::report::Finding;
 use crate::text;
 
@@ -70,8 +71,13 @@ pub fn report(out: &MatchOutput<'_>) -> String {
     md
 }
 
-pub fn write_markdown(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
-    w.write_all(report(out).as_bytes())
+/// The Markdown report on standard output.
+pub struct Markdown;
+
+impl Printer for Markdown {
+    fn write(&self, w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
+        w.write_all(report(out).as_bytes())
+    }
 }
 
 fn scanned_line(out: &MatchOutput<'_>) -> String {

@@ -1,21 +1,9 @@
-//! `arm-kb match` output: text for people, JSON and JSON lines for scripts, and the pieces
-//! the other formats share (evidence rows with their context).
-
-use std::io::{self, Write};
+//! What the output formats share: evidence rows with their context, locations, severity
+//! styles, and the text and escaping of CI annotations.
 
 use super::style;
-use crate::report::{Evidence, Finding, Report};
+use crate::report::{Evidence, Finding};
 use crate::rules::Severity;
-use crate::text;
-
-/// What goes into the match output besides the findings.
-pub struct MatchOutput<'a> {
-    pub report: &'a Report,
-    /// Name files in evidence lines (several inputs).
-    pub show_files: bool,
-    /// The inputs scanned, as named to the user (`<stdin>` for standard input).
-    pub inputs: &'a [String],
-}
 
 /// What a row of evidence output is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,81 +86,6 @@ pub fn severity_style(s: Severity) -> anstyle::Style {
     }
 }
 
-pub fn write_text(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
-    let report = out.report;
-    for (i, f) in report.findings.iter().enumerate() {
-        if i > 0 {
-            writeln!(w)?;
-        }
-        write_finding(w, f, out.show_files)?;
-    }
-    if let Some(unexplained) = &report.unexplained {
-        if !report.findings.is_empty() {
-            writeln!(w)?;
-        }
-        let h = style::HEADING;
-        writeln!(
-            w,
-            "{h}Error lines no rule explains{h:#} ({})",
-            unexplained.total
-        )?;
-        for e in &unexplained.lines {
-            let loc = location(e.file.as_deref(), e.line, out.show_files);
-            writeln!(
-                w,
-                "  {}{loc}{:#}: {}",
-                style::LINE_NO,
-                style::LINE_NO,
-                e.text
-            )?;
-        }
-        let more = unexplained
-            .total
-            .saturating_sub(unexplained.lines.len() as u64);
-        if more > 0 {
-            writeln!(w, "  {}… and {more} more{:#}", style::DIM, style::DIM)?;
-        }
-    }
-    if let Some(suggestions) = report.suggestions.as_ref().filter(|s| !s.is_empty()) {
-        writeln!(w)?;
-        let h = style::HEADING;
-        writeln!(
-            w,
-            "{h}Possibly related{h:#} {}(no rule matched; search hits for the log's error lines){:#}",
-            style::DIM,
-            style::DIM
-        )?;
-        for hit in suggestions {
-            writeln!(
-                w,
-                "  {}{}{:#}  {}",
-                style::ID,
-                hit.article,
-                style::ID,
-                hit.title
-            )?;
-        }
-    }
-    let d = style::DIM;
-    let n = report.findings.len();
-    writeln!(
-        w,
-        "{}{d}{} in {} lines ({} bytes){d:#}",
-        if n > 0
-            || report.unexplained.is_some()
-            || report.suggestions.as_ref().is_some_and(|s| !s.is_empty())
-        {
-            "\n"
-        } else {
-            ""
-        },
-        text::quantity(n as u64, "finding"),
-        report.stats.lines,
-        report.stats.bytes
-    )?;
-    Ok(())
-}
-
 pub fn location(file: Option<&str>, line: u64, show_files: bool) -> String {
     match file {
         Some(f) if show_files => format!("{f}:{line}"),
@@ -188,64 +101,51 @@ pub fn context_location(file: Option<&str>, line: u64, show_files: bool) -> Stri
     }
 }
 
-fn write_finding(w: &mut dyn Write, f: &Finding, show_files: bool) -> io::Result<()> {
-    let sev = severity_style(f.severity);
-    let (t, id, d, ln) = (style::TITLE, style::ID, style::DIM, style::LINE_NO);
-    writeln!(
-        w,
-        "{sev}{}{sev:#}  {t}{}{t:#}  {id}[{}]{id:#}",
-        f.severity.as_str(),
-        f.title,
-        f.article
-    )?;
-    let shown = f.evidence.len() as u64;
-    let header = if f.evidence_total > shown {
-        format!("evidence ({shown} of {} lines):", f.evidence_total)
+/// Both CI systems know only errors and warnings as issue types; info becomes a warning.
+pub fn issue_type(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning | Severity::Info => "warning",
+    }
+}
+
+/// Where the first evidence line is, e.g. `job.log:12` or `line 12`.
+fn first_evidence(f: &Finding) -> Option<String> {
+    let e = f.evidence.first()?;
+    Some(match e.file.as_deref() {
+        Some(_) => location(e.file.as_deref(), e.line, true),
+        None => format!("line {}", e.line),
+    })
+}
+
+/// The annotation text of a finding (before escaping): title (unless it goes into a
+/// property), article id, where the evidence is, and the first fix step.
+pub fn annotation_message(f: &Finding, with_title: bool) -> String {
+    let mut text = if with_title {
+        format!("{} [{}]", f.title, f.article)
     } else {
-        "evidence:".to_owned()
+        format!("[{}]", f.article)
     };
-    writeln!(w, "  {d}{header}{d:#}")?;
-    for row in evidence_rows(&f.evidence) {
-        match row.kind {
-            RowKind::Evidence => {
-                let loc = location(row.file, row.line, show_files);
-                writeln!(w, "    {ln}{loc}{ln:#}: {}", row.text)?;
-            }
-            RowKind::Context => {
-                let loc = context_location(row.file, row.line, show_files);
-                writeln!(w, "    {d}{loc}- {}{d:#}", row.text)?;
-            }
-            RowKind::Gap => writeln!(w, "    {d}--{d:#}")?,
+    if let Some(at) = first_evidence(f) {
+        text.push_str(&format!(" (log {at})"));
+    }
+    if let Some(step) = f.fix.first() {
+        text.push_str(&format!(". Fix: {step}"));
+    }
+    text
+}
+
+/// `text` with each character of `table` replaced by its escape (a logging command's
+/// data or property value).
+pub fn escape(text: &str, table: &[(char, &str)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match table.iter().find(|(from, _)| *from == c) {
+            Some((_, to)) => out.push_str(to),
+            None => out.push(c),
         }
     }
-    let captures = f.captures();
-    if !captures.is_empty() {
-        let list: Vec<String> = captures.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        writeln!(w, "  {d}captured:{d:#} {}", list.join("  "))?;
-    }
-    if !f.fix.is_empty() {
-        writeln!(w, "  {d}fix:{d:#}")?;
-        for (i, step) in f.fix.iter().enumerate() {
-            let mut lines = step.lines();
-            if let Some(first) = lines.next() {
-                writeln!(w, "    {}. {first}", i + 1)?;
-            }
-            for more in lines {
-                writeln!(w, "       {more}")?;
-            }
-        }
-    }
-    writeln!(
-        w,
-        "  {d}more: arm-kb show {}  (rules: {}){d:#}",
-        f.article,
-        f.rules
-            .iter()
-            .map(|r| r.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )?;
-    Ok(())
+    out
 }
 
 #[cfg(test)]

@@ -186,6 +186,41 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
     scored.into_iter().take(3).map(|(_, c)| c).collect()
 }
 
+/// The known names nearest to a mistyped one, for every "did you mean": in diagnostics'
+/// hints and in the commands' messages alike.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Suggestion(Vec<String>);
+
+impl Suggestion {
+    /// The nearest of `candidates` to `word` by edit distance (up to three).
+    pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Suggestion {
+        Suggestion::of(did_you_mean(word, candidates))
+    }
+
+    pub fn of<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Suggestion {
+        Suggestion(names.into_iter().map(Into::into).collect())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn first(&self) -> Option<&str> {
+        self.0.first().map(String::as_str)
+    }
+
+    /// `did you mean `a`, `b` or `c`?`, or nothing when no name is near.
+    pub fn question(&self) -> Option<String> {
+        let quoted: Vec<String> = self.0.iter().map(|n| format!("`{n}`")).collect();
+        let list = match quoted.as_slice() {
+            [] => return None,
+            [one] => one.clone(),
+            [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+        };
+        Some(format!("did you mean {list}?"))
+    }
+}
+
 /// Extracts `x` from serde's "unknown field `x`, expected ..." message.
 pub(crate) fn unknown_field_name(message: &str) -> Option<&str> {
     let rest = message.split("unknown field `").nth(1)?;
@@ -196,6 +231,19 @@ pub(crate) fn unknown_field_name(message: &str) -> Option<&str> {
 mod tests {
     use super::*;
     use crate::source::SourceFile;
+
+    #[test]
+    fn a_suggestion_is_one_question() {
+        assert_eq!(Suggestion::default().question(), None);
+        assert_eq!(
+            Suggestion::of(["a"]).question().as_deref(),
+            Some("did you mean `a`?")
+        );
+        assert_eq!(
+            Suggestion::of(["a", "b", "c"]).question().as_deref(),
+            Some("did you mean `a`, `b` or `c`?")
+        );
+    }
 
     #[test]
     fn renders_file_line_and_caret() {

@@ -2,13 +2,12 @@
 //! Manager service-connection problems.
 //!
 //! Data flows from knowledge roots ([`kb`]) through rule loading ([`rules`]) into one
-//! matching engine ([`matcher`]) that streams logs into ranked findings, which
-//! [`render`] prints; [`search`] indexes the articles. [`cli`] and [`commands`] are the
-//! command line.
+//! matching engine ([`matcher`]) that streams logs into findings, which [`report`] ranks
+//! and masks and [`render`] prints; [`search`] indexes the articles; [`authoring`] holds
+//! the tools for writing rules. This is the engine only: the command line lives in the
+//! binary (`src/main.rs`, `src/app/`).
 
 pub mod authoring;
-pub mod cli;
-pub mod commands;
 pub mod diagnostics;
 pub mod ids;
 pub mod kb;

@@ -2,7 +2,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod app;
+
 fn main() -> ExitCode {
-    let cli = arm_kb::cli::Cli::parse();
-    ExitCode::from(arm_kb::commands::run(cli))
+    let cli = app::args::Cli::parse();
+    app::run(cli).into()
 }

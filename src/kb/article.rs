@@ -3,7 +3,7 @@
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
 use serde::Deserialize;
 
-use crate::diagnostics::{Diagnostic, did_you_mean, unknown_field_name};
+use crate::diagnostics::{Diagnostic, Suggestion, unknown_field_name};
 use crate::ids::ArticleId;
 use crate::source::{SharedSource, SourceSpan};
 
@@ -80,7 +80,7 @@ pub fn parse_article(
             .at(SourceSpan::new(source, span));
             if let Some(field) = unknown_field_name(err.message()) {
                 d.code = "unknown-field";
-                let hint = match did_you_mean(field, FRONT_MATTER_FIELDS).first() {
+                let hint = match Suggestion::nearest(field, FRONT_MATTER_FIELDS).first() {
                     Some(near) => format!(
                         "did you mean `{near}`? known fields: {}",
                         FRONT_MATTER_FIELDS.join(", ")

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 pub use article::{Article, parse_article};
 pub use root::{RootFiles, RootLocation};
 
-use crate::diagnostics::{Diagnostic, did_you_mean};
+use crate::diagnostics::{Diagnostic, Suggestion};
 use crate::ids::{ArticleId, RuleId};
 use crate::rules::{Rule, load_rule_file_into};
 use crate::source::SourceSpan;
@@ -177,7 +177,7 @@ impl KnowledgeBase {
         let mut missing = Vec::new();
         for (i, rule) in kb.rules.iter().enumerate() {
             if !kb.articles.contains_key(&rule.article) {
-                let near = did_you_mean(rule.article.as_str(), ids.iter().copied());
+                let near = Suggestion::nearest(rule.article.as_str(), ids.iter().copied());
                 let mut d = Diagnostic::error(
                     "unknown-article",
                     format!(
@@ -186,14 +186,8 @@ impl KnowledgeBase {
                     ),
                 )
                 .at(rule.article_span.clone());
-                if !near.is_empty() {
-                    d = d.hint(format!(
-                        "did you mean {}?",
-                        near.iter()
-                            .map(|n| format!("`{n}`"))
-                            .collect::<Vec<_>>()
-                            .join(" or ")
-                    ));
+                if let Some(question) = near.question() {
+                    d = d.hint(question);
                 }
                 diags.push(d);
                 missing.push(i);
@@ -215,18 +209,28 @@ impl KnowledgeBase {
     }
 
     /// Article ids close to `id`, for "did you mean".
-    pub fn similar_ids(&self, id: &str) -> Vec<&str> {
-        let mut near = did_you_mean(id, self.articles.keys().map(ArticleId::as_str));
-        if near.is_empty() {
-            near = self
-                .articles
+    pub fn similar_ids(&self, id: &str) -> Suggestion {
+        let near = Suggestion::nearest(id, self.articles.keys().map(ArticleId::as_str));
+        if !near.is_empty() {
+            return near;
+        }
+        Suggestion::of(
+            self.articles
                 .keys()
                 .map(ArticleId::as_str)
                 .filter(|k| k.contains(id) || id.contains(*k))
-                .take(3)
-                .collect();
-        }
-        near
+                .take(3),
+        )
+    }
+
+    /// The rule with this id.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id.as_str() == id)
+    }
+
+    /// The rule ids nearest to a mistyped one.
+    pub fn similar_rule_ids(&self, id: &str) -> Suggestion {
+        Suggestion::nearest(id, self.rules.iter().map(|r| r.id.as_str()))
     }
 }
 

@@ -14,8 +14,8 @@ use super::{
     DEFAULT_PRIORITY, DEFAULT_WINDOW, Example, PatternSource, REGEX_NEST_LIMIT, Rule, RuleKind,
     Severity, required_literals,
 };
-use crate::diagnostics::unknown_field_name;
-use crate::diagnostics::{Diagnostic, did_you_mean};
+
+use crate::diagnostics::{Diagnostic, Suggestion, unknown_field_name};
 use crate::ids::{ArticleId, RuleId};
 use crate::source::{SharedSource, SourceSpan};
 
@@ -247,7 +247,7 @@ fn spec_error(err: &toml::de::Error, piece: &Piece<'_>, item_span: Range<usize>)
     let at = piece.span(err.span().unwrap_or(item_span));
     if let Some(field) = unknown_field_name(message) {
         let known = &RULE_FIELDS[..RULE_FIELDS.len() - 1];
-        let hint = match did_you_mean(field, known.iter().copied()).first() {
+        let hint = match Suggestion::nearest(field, known.iter().copied()).first() {
             Some(near) => format!("did you mean `{near}`?"),
             None => format!("known fields: {}", known.join(", ")),
         };

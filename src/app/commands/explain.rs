@@ -4,29 +4,22 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-use super::{CommandError, EXIT_ERROR, EXIT_NO_MATCH, EXIT_OK, load_kb, print_diagnostics};
-use crate::cli::{ExplainArgs, GlobalArgs};
-use crate::diagnostics::{DiagnosticSeverity, did_you_mean};
-use crate::kb::KnowledgeBase;
-use crate::matcher::ScanError;
-use crate::render::explain::{explain, verdict};
-use crate::render::style;
-use crate::text;
+use super::{CommandError, ExitStatus, UnknownId, load_kb, print_diagnostics};
+use crate::app::args::{ExplainArgs, GlobalArgs};
+use arm_kb::diagnostics::DiagnosticSeverity;
+use arm_kb::kb::KnowledgeBase;
+use arm_kb::matcher::ScanError;
+use arm_kb::render::explain::{explain, verdict};
+use arm_kb::render::style;
+use arm_kb::text;
 
-pub fn run(global: &GlobalArgs, args: &ExplainArgs) -> Result<u8, CommandError> {
+pub fn run(global: &GlobalArgs, args: &ExplainArgs) -> Result<ExitStatus, CommandError> {
     let mut kb = load_kb(global)?;
     let Some(index) = kb.rules.iter().position(|r| r.id.as_str() == args.rule) else {
-        let near = did_you_mean(&args.rule, kb.rules.iter().map(|r| r.id.as_str()));
-        let mut msg = format!("arm-kb: no rule `{}`", args.rule);
-        if !near.is_empty() {
-            let list: Vec<String> = near.iter().map(|n| format!("`{n}`")).collect();
-            msg.push_str(&format!("; did you mean {}?", list.join(", ")));
-        }
-        writeln!(
-            anstream::stderr(),
-            "{msg}\n(`arm-kb list --rules` shows every rule)"
-        )?;
-        return Ok(EXIT_ERROR);
+        return Err(CommandError::UnknownRule(vec![UnknownId {
+            suggestion: kb.similar_rule_ids(&args.rule),
+            id: args.rule.clone(),
+        }]));
     };
     let log = match &args.file {
         Some(path) if path != Path::new("-") => {
@@ -51,7 +44,7 @@ pub fn run(global: &GlobalArgs, args: &ExplainArgs) -> Result<u8, CommandError> 
         Ok(c) => c,
         Err(d) => {
             print_diagnostics(std::slice::from_ref(d), DiagnosticSeverity::Error)?;
-            return Ok(EXIT_ERROR);
+            return Ok(ExitStatus::Error);
         }
     };
     let mut out = anstream::stdout().lock();
@@ -61,7 +54,7 @@ pub fn run(global: &GlobalArgs, args: &ExplainArgs) -> Result<u8, CommandError> 
         Err(ScanError::Io(e)) => return Err(e.into()),
         Err(ScanError::Rule(d)) => {
             print_diagnostics(&[*d], DiagnosticSeverity::Error)?;
-            return Ok(EXIT_ERROR);
+            return Ok(ExitStatus::Error);
         }
     };
     let (ok, bad) = (style::INFO, style::WARNING);
@@ -85,8 +78,8 @@ pub fn run(global: &GlobalArgs, args: &ExplainArgs) -> Result<u8, CommandError> 
     }
     out.flush()?;
     Ok(if verdict.fired() {
-        EXIT_OK
+        ExitStatus::Success
     } else {
-        EXIT_NO_MATCH
+        ExitStatus::Negative
     })
 }

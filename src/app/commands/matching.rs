@@ -8,13 +8,14 @@ use std::sync::{Arc, Mutex};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use super::{CommandError, EXIT_ERROR, EXIT_NO_MATCH, EXIT_OK, load_kb, print_diagnostics};
-use crate::cli::{GlobalArgs, MatchArgs, MatchFormat};
-use crate::diagnostics::DiagnosticSeverity;
-use crate::matcher::{Engine, FindingSet, ScanError, ScanOptions, Scanner};
-use crate::render::MatchOutput;
-use crate::report::{RelatedArticle, Report};
-use crate::search::SearchIndex;
+use super::{CommandError, ExitStatus, load_kb, print_diagnostics};
+use crate::app::args::{GlobalArgs, MatchArgs};
+use crate::app::plan::MatchPlan;
+use arm_kb::diagnostics::DiagnosticSeverity;
+use arm_kb::matcher::{Engine, FindingSet, ScanError, ScanOptions, Scanner};
+use arm_kb::render::MatchOutput;
+use arm_kb::report::{RelatedArticle, Report};
+use arm_kb::search::SearchIndex;
 
 /// The pipe size asked for on standard input (the default per-user limit allows 1 MiB).
 #[cfg(target_os = "linux")]
@@ -29,22 +30,15 @@ const CI_VARIABLES: [&str; 3] = ["CI", "TF_BUILD", "GITHUB_ACTIONS"];
 /// How standard input is named in the output.
 const STDIN_NAME: &str = "<stdin>";
 
-pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<u8, CommandError> {
+pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<ExitStatus, CommandError> {
+    let plan = MatchPlan::from_args(args);
     let kb = load_kb(global)?;
-    let suggest = if args.no_suggest || args.quiet {
-        false
-    } else {
-        args.suggest || matches!(args.format, MatchFormat::Text | MatchFormat::Markdown)
-    };
-    let engine = Engine::new(&kb, suggest || args.unexplained);
-    let options = ScanOptions {
-        context_before: args.before_context.or(args.context).unwrap_or(0),
-        context_after: args.after_context.or(args.context).unwrap_or(0),
-        ..ScanOptions::default()
-    };
+    let suggest = plan.suggest;
+    let engine = Engine::new(&kb, plan.track_error_lines);
+    let options = plan.scan_options();
 
-    let files: Vec<&Path> = args.files.iter().map(PathBuf::as_path).collect();
-    let from_stdin = files.is_empty() || files == [Path::new("-")];
+    let files: Vec<&Path> = plan.files.iter().map(PathBuf::as_path).collect();
+    let from_stdin = plan.reads_stdin();
     let mut failed = false;
     let mut merged = FindingSet::new(None);
     let inputs: Vec<String> = if from_stdin {
@@ -57,7 +51,7 @@ pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<u8, CommandError> {
         vec![STDIN_NAME.to_owned()]
     } else {
         let progress = progress_wanted().then(MultiProgress::new);
-        let threads = args.threads.map(usize::from);
+        let threads = plan.threads;
         let results = scan_files(&engine, &files, options, threads, progress.as_ref());
         for (order, result) in results.into_iter().enumerate() {
             match result {
@@ -69,19 +63,19 @@ pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<u8, CommandError> {
     };
     let report = Report::build(merged, &kb);
     // The one place where the report is masked: every format below sees only this.
-    let mut report = if args.no_redact {
+    let mut report = if !plan.redact {
         report
     } else {
-        crate::report::redact::report(report)
+        arm_kb::report::redact::report(report)
     };
     let exit = if failed {
-        EXIT_ERROR
+        ExitStatus::Error
     } else if report.findings.is_empty() {
-        EXIT_NO_MATCH
+        ExitStatus::Negative
     } else {
-        EXIT_OK
+        ExitStatus::Success
     };
-    if args.quiet {
+    if plan.quiet {
         return Ok(exit);
     }
 
@@ -108,16 +102,16 @@ pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<u8, CommandError> {
         } else {
             None
         };
-    if !args.unexplained {
+    if !plan.unexplained {
         report.unexplained = None;
     }
     let output = MatchOutput {
         report: &report,
         show_files: files.len() > 1,
         inputs: &inputs,
-        summary: args.summary.as_deref(),
+        summary: plan.summary.as_deref(),
     };
-    let printer = args.format.printer();
+    let printer = plan.format.printer();
     let mut out = anstream::stdout().lock();
     printer.write(&mut out, &output)?;
     printer.finish(&mut out, &output)?;

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::render::{self, Printer};
+use arm_kb::render::{self, Printer};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "arm-kb",
-    version = crate::VERSION_LINE,
+    version = arm_kb::VERSION_LINE,
     about = "Classify failed Azure Pipelines logs against a knowledge base of Azure Resource Manager service-connection problems",
     long_about = None,
     propagate_version = true,

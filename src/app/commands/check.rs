@@ -5,17 +5,14 @@ use std::io::{self, Write};
 use annotate_snippets::Renderer;
 use serde_json::json;
 
-use super::{CommandError, EXIT_ERROR, EXIT_OK, root_selection};
-use crate::authoring::lint::{CheckReport, check};
-use crate::cli::{CheckArgs, GlobalArgs, OutputFormat};
-use crate::diagnostics::DiagnosticSeverity;
-use crate::render::style;
-use crate::text;
+use super::{CommandError, ExitStatus, root_selection};
+use crate::app::args::{CheckArgs, GlobalArgs, OutputFormat};
+use arm_kb::authoring::lint::{CheckReport, check};
+use arm_kb::diagnostics::DiagnosticSeverity;
+use arm_kb::render::style;
+use arm_kb::text;
 
-/// Exit status when the check finds errors (or warnings under `--deny-warnings`).
-pub const EXIT_PROBLEMS: u8 = 1;
-
-pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<u8, CommandError> {
+pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitStatus, CommandError> {
     let report = check(&root_selection(global));
     let errors = report.count(DiagnosticSeverity::Error);
     let warnings = report.count(DiagnosticSeverity::Warning);
@@ -33,11 +30,11 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<u8, CommandError> {
     }
     out.flush()?;
     Ok(if report.unreadable_root {
-        EXIT_ERROR
+        ExitStatus::Error
     } else if errors > 0 || (args.deny_warnings && warnings > 0) {
-        EXIT_PROBLEMS
+        ExitStatus::Negative
     } else {
-        EXIT_OK
+        ExitStatus::Success
     })
 }
 

@@ -1,5 +1,5 @@
-//! One module per subcommand; this one sets up what they share: loading the knowledge
-//! base, reporting diagnostics, colour and exit codes.
+//! One module per subcommand; this one dispatches and sets up what they share: loading
+//! the knowledge base, printing diagnostics, colour.
 
 mod check;
 mod completions;
@@ -15,49 +15,12 @@ use std::io::{self, Write};
 
 use annotate_snippets::Renderer;
 
-use crate::cli::{Cli, ColorChoice, Command, GlobalArgs};
-use crate::diagnostics::{Diagnostic, DiagnosticSeverity};
-use crate::kb::{KnowledgeBase, RootSelection};
+use crate::app::args::{Cli, ColorChoice, Command, GlobalArgs};
+pub use crate::app::error::{CommandError, ExitStatus, UnknownId};
+use arm_kb::diagnostics::{Diagnostic, DiagnosticSeverity};
+use arm_kb::kb::{KnowledgeBase, RootSelection};
 
-/// Exit status: success (for `match`: at least one finding).
-pub const EXIT_OK: u8 = 0;
-/// Exit status of `match` when there is no finding (like grep).
-pub const EXIT_NO_MATCH: u8 = 1;
-/// Exit status on any error: unreadable input, bad rule or article file, unknown id.
-pub const EXIT_ERROR: u8 = 2;
-
-/// Why a command failed; the message has already been made specific by the command.
-#[derive(Debug, thiserror::Error)]
-pub enum CommandError {
-    /// The knowledge base has errors; they have been printed as diagnostics.
-    #[error("the knowledge base has errors (run `arm-kb check` for the full report)")]
-    KnowledgeBase,
-    #[error("{0}")]
-    Io(#[from] io::Error),
-    #[error(transparent)]
-    Search(#[from] crate::search::SearchError),
-    #[error("{0}")]
-    Usage(String),
-    /// An output file (e.g. `match --summary`) could not be written.
-    #[error("{}: {source}", path.display())]
-    File {
-        path: std::path::PathBuf,
-        source: io::Error,
-    },
-}
-
-impl From<crate::render::RenderError> for CommandError {
-    fn from(e: crate::render::RenderError) -> Self {
-        match e {
-            crate::render::RenderError::Io(e) => CommandError::Io(e),
-            crate::render::RenderError::File { path, source } => {
-                CommandError::File { path, source }
-            }
-        }
-    }
-}
-
-pub fn run(cli: Cli) -> u8 {
+pub fn run(cli: Cli) -> ExitStatus {
     anstream::ColorChoice::write_global(match cli.global.color {
         ColorChoice::Auto => anstream::ColorChoice::Auto,
         ColorChoice::Always => anstream::ColorChoice::Always,
@@ -78,11 +41,11 @@ pub fn run(cli: Cli) -> u8 {
     match result {
         Ok(code) => code,
         // `arm-kb match | head` closing the pipe early is not an error.
-        Err(CommandError::Io(e)) if is_broken_pipe(&e) => EXIT_OK,
-        Err(CommandError::KnowledgeBase) => EXIT_ERROR,
+        Err(CommandError::Io(e)) if is_broken_pipe(&e) => ExitStatus::Success,
+        Err(CommandError::KnowledgeBase) => ExitStatus::Error,
         Err(e) => {
             let _ = writeln!(anstream::stderr(), "arm-kb: {e}");
-            EXIT_ERROR
+            ExitStatus::Error
         }
     }
 }

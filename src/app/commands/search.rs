@@ -2,13 +2,13 @@ use std::io::Write;
 
 use serde_json::json;
 
-use super::{CommandError, EXIT_NO_MATCH, EXIT_OK, load_kb};
-use crate::cli::{GlobalArgs, OutputFormat, SearchArgs};
-use crate::render::style;
-use crate::search::{SearchHit, SearchIndex};
-use crate::text;
+use super::{CommandError, ExitStatus, load_kb};
+use crate::app::args::{GlobalArgs, OutputFormat, SearchArgs};
+use arm_kb::render::style;
+use arm_kb::search::{SearchHit, SearchIndex};
+use arm_kb::text;
 
-pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<u8, CommandError> {
+pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<ExitStatus, CommandError> {
     let kb = load_kb(global)?;
     let index = SearchIndex::build(&kb)?;
     let query = args.query.join(" ");
@@ -50,9 +50,9 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<u8, CommandError> {
         }
     }
     Ok(if hits.is_empty() {
-        EXIT_NO_MATCH
+        ExitStatus::Negative
     } else {
-        EXIT_OK
+        ExitStatus::Success
     })
 }
 

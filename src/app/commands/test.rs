@@ -3,38 +3,26 @@
 use std::collections::HashSet;
 use std::io::Write;
 
-use super::{CommandError, EXIT_ERROR, EXIT_OK, load_kb};
-use crate::authoring::examples::{ExampleKind, RuleOutcome, describe, run_examples};
-use crate::cli::{GlobalArgs, TestArgs};
-use crate::diagnostics::did_you_mean;
-use crate::ids::RuleId;
-use crate::render::style;
-use crate::text;
+use super::{CommandError, ExitStatus, UnknownId, load_kb};
+use crate::app::args::{GlobalArgs, TestArgs};
+use arm_kb::authoring::examples::{ExampleKind, RuleOutcome, describe, run_examples};
+use arm_kb::ids::RuleId;
+use arm_kb::render::style;
+use arm_kb::text;
 
-/// Exit status when an example fails.
-pub const EXIT_FAILED: u8 = 1;
-
-pub fn run(global: &GlobalArgs, args: &TestArgs) -> Result<u8, CommandError> {
+pub fn run(global: &GlobalArgs, args: &TestArgs) -> Result<ExitStatus, CommandError> {
     let mut kb = load_kb(global)?;
-    let mut unknown = false;
-    for id in &args.rules {
-        if !kb.rules.iter().any(|r| r.id.as_str() == id) {
-            unknown = true;
-            let near = did_you_mean(id, kb.rules.iter().map(|r| r.id.as_str()));
-            let mut msg = format!("arm-kb: no rule `{id}`");
-            if !near.is_empty() {
-                let list: Vec<String> = near.iter().map(|n| format!("`{n}`")).collect();
-                msg.push_str(&format!("; did you mean {}?", list.join(", ")));
-            }
-            writeln!(anstream::stderr(), "{msg}")?;
-        }
-    }
-    if unknown {
-        writeln!(
-            anstream::stderr(),
-            "(`arm-kb list --rules` shows every rule)"
-        )?;
-        return Ok(EXIT_ERROR);
+    let unknown: Vec<UnknownId> = args
+        .rules
+        .iter()
+        .filter(|id| kb.rule(id).is_none())
+        .map(|id| UnknownId {
+            suggestion: kb.similar_rule_ids(id),
+            id: id.clone(),
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return Err(CommandError::UnknownRule(unknown));
     }
     let wanted: HashSet<&str> = args.rules.iter().map(String::as_str).collect();
     let selected = |id: &RuleId| wanted.is_empty() || wanted.contains(id.as_str());
@@ -108,7 +96,11 @@ pub fn run(global: &GlobalArgs, args: &TestArgs) -> Result<u8, CommandError> {
         "\ntest result: {s}{verdict}{s:#}. {passed} passed, {failed} failed"
     )?;
     out.flush()?;
-    Ok(if failed == 0 { EXIT_OK } else { EXIT_FAILED })
+    Ok(if failed == 0 {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Negative
+    })
 }
 
 /// The example as a quoted string on one line, cut when long.

@@ -3,12 +3,12 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{CommandError, EXIT_ERROR, EXIT_OK, root_selection};
-use crate::authoring::scaffold::{LogLine, RuleRequest, new_article, new_rule};
-use crate::cli::{GlobalArgs, NewArticleArgs, NewCommand, NewRuleArgs};
-use crate::kb::KnowledgeBase;
+use super::{CommandError, ExitStatus, UnknownId, root_selection};
+use crate::app::args::{GlobalArgs, NewArticleArgs, NewCommand, NewRuleArgs};
+use arm_kb::authoring::scaffold::{LogLine, RuleRequest, new_article, new_rule};
+use arm_kb::kb::KnowledgeBase;
 
-pub fn run(global: &GlobalArgs, command: &NewCommand) -> Result<u8, CommandError> {
+pub fn run(global: &GlobalArgs, command: &NewCommand) -> Result<ExitStatus, CommandError> {
     // The last --kb is the root written to: it is also the one that overrides the others.
     let Some(root) = global.kb.last().cloned() else {
         return Err(CommandError::Usage(
@@ -21,7 +21,7 @@ pub fn run(global: &GlobalArgs, command: &NewCommand) -> Result<u8, CommandError
     }
 }
 
-fn article(root: &Path, args: &NewArticleArgs) -> Result<u8, CommandError> {
+fn article(root: &Path, args: &NewArticleArgs) -> Result<ExitStatus, CommandError> {
     match new_article(root, &args.id) {
         Ok(path) => {
             writeln!(
@@ -32,16 +32,16 @@ fn article(root: &Path, args: &NewArticleArgs) -> Result<u8, CommandError> {
                 root.display(),
                 root.display()
             )?;
-            Ok(EXIT_OK)
+            Ok(ExitStatus::Success)
         }
         Err(e) => {
             writeln!(anstream::stderr(), "arm-kb: {e}")?;
-            Ok(EXIT_ERROR)
+            Ok(ExitStatus::Error)
         }
     }
 }
 
-fn rule(global: &GlobalArgs, root: &Path, args: &NewRuleArgs) -> Result<u8, CommandError> {
+fn rule(global: &GlobalArgs, root: &Path, args: &NewRuleArgs) -> Result<ExitStatus, CommandError> {
     // The article may live in any loaded root (a team rule can point at a built-in
     // article); problems elsewhere in the roots are for `check` to report.
     let loaded = KnowledgeBase::load(&root_selection(global));
@@ -50,26 +50,24 @@ fn rule(global: &GlobalArgs, root: &Path, args: &NewRuleArgs) -> Result<u8, Comm
         .join(format!("{}.md", args.article))
         .is_file();
     if !in_root && loaded.kb.article(&args.article).is_none() {
-        let near = loaded.kb.similar_ids(&args.article);
-        let mut msg = format!("arm-kb: no article `{}` in the loaded roots", args.article);
-        if !near.is_empty() {
-            let list: Vec<String> = near.iter().map(|n| format!("`{n}`")).collect();
-            msg.push_str(&format!("; did you mean {}?", list.join(", ")));
-        }
-        writeln!(
-            anstream::stderr(),
-            "{msg}\n(create it first with `arm-kb new article {} --kb {}`)",
-            args.article,
-            root.display()
-        )?;
-        return Ok(EXIT_ERROR);
+        return Err(CommandError::UnknownArticle {
+            unknown: UnknownId {
+                suggestion: loaded.kb.similar_ids(&args.article),
+                id: args.article.clone(),
+            },
+            hint: format!(
+                "create it first with `arm-kb new article {} --kb {}`",
+                args.article,
+                root.display()
+            ),
+        });
     }
     let from_log = match (&args.from_log, args.line) {
         (Some(file), Some(line)) => match LogLine::read(file, line) {
             Ok(l) => Some(l),
             Err(e) => {
                 writeln!(anstream::stderr(), "arm-kb: {e}")?;
-                return Ok(EXIT_ERROR);
+                return Ok(ExitStatus::Error);
             }
         },
         _ => None,
@@ -96,11 +94,11 @@ fn rule(global: &GlobalArgs, root: &Path, args: &NewRuleArgs) -> Result<u8, Comm
                 root = root.display(),
                 id = args.id
             )?;
-            Ok(EXIT_OK)
+            Ok(ExitStatus::Success)
         }
         Err(e) => {
             writeln!(anstream::stderr(), "arm-kb: {e}")?;
-            Ok(EXIT_ERROR)
+            Ok(ExitStatus::Error)
         }
     }
 }

@@ -2,13 +2,13 @@ use std::io::Write;
 
 use serde_json::json;
 
-use super::{CommandError, EXIT_OK, load_kb};
-use crate::cli::{GlobalArgs, ListArgs, OutputFormat};
-use crate::render::evidence::severity_style;
-use crate::render::style;
-use crate::text;
+use super::{CommandError, ExitStatus, load_kb};
+use crate::app::args::{GlobalArgs, ListArgs, OutputFormat};
+use arm_kb::render::evidence::severity_style;
+use arm_kb::render::style;
+use arm_kb::text;
 
-pub fn run(global: &GlobalArgs, args: &ListArgs) -> Result<u8, CommandError> {
+pub fn run(global: &GlobalArgs, args: &ListArgs) -> Result<ExitStatus, CommandError> {
     let kb = load_kb(global)?;
     let mut out = anstream::stdout().lock();
     match (args.rules, args.format) {
@@ -106,5 +106,5 @@ pub fn run(global: &GlobalArgs, args: &ListArgs) -> Result<u8, CommandError> {
             )?;
         }
     }
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Success)
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use crate::diagnostics::Diagnostic;
 use crate::ids::RuleId;
 use crate::kb::KnowledgeBase;
-use crate::matcher::{Engine, FindingSet, ScanError, ScanOptions};
+use crate::matcher::{Engine, ScanError};
 use crate::report::Report;
 use crate::rules::{Example, Rule};
 use crate::source::SourceSpan;
@@ -74,14 +74,8 @@ pub struct ScanResult {
 
 /// Scans `text` with `engine` exactly as `match` scans a log.
 pub fn scan_text(engine: &Engine<'_>, text: &str) -> Result<ScanResult, ScanError> {
-    let mut set = FindingSet::new(None);
-    // A buffer sized to the text: examples are small and there are many of them.
-    let options = ScanOptions {
-        buffer_size: (text.len() + 1).next_power_of_two(),
-        ..ScanOptions::default()
-    };
-    engine.scanner(options).scan(text.as_bytes(), &mut set)?;
-    Ok(summarize(crate::report::Report::build(set, engine.kb)))
+    let set = engine.scan_bytes(None, text.as_bytes())?;
+    Ok(summarize(Report::build(set, engine.kb)))
 }
 
 fn summarize(report: Report) -> ScanResult {

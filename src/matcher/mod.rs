@@ -15,6 +15,7 @@
 mod findings;
 pub mod line;
 mod scan;
+mod trace;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -25,6 +26,7 @@ use regex::bytes::{RegexSet, RegexSetBuilder};
 pub use findings::{ContextLine, ErrorLine, Evidence, FindingSet, MAX_EVIDENCE_PER_FINDING, Stats};
 pub use line::normalize_line;
 pub use scan::{MAX_LINE_BYTES, ScanError, ScanOptions, Scanner};
+pub use trace::{NoTrace, Outcome, Trace};
 
 use crate::diagnostics::Diagnostic;
 use crate::kb::KnowledgeBase;
@@ -354,16 +356,22 @@ impl<'kb> Engine<'kb> {
         }
     }
 
-    /// Calls `found` with what each keyword of `lowered` (a lower-cased line) stands for.
-    fn keyword_hits(&self, lowered: &[u8], mut found: impl FnMut(&KeywordTargets)) {
+    /// Calls `found` with each keyword of `lowered` (a lower-cased line), where it starts,
+    /// and what it stands for.
+    fn keyword_hits(&self, lowered: &[u8], mut found: impl FnMut(u32, usize, &KeywordTargets)) {
         for m in self.automaton.find_overlapping_iter(lowered) {
             let rest = &lowered[m.start()..];
             for &kw in &self.prefix_keywords[m.pattern().as_usize()] {
                 if rest.starts_with(self.keywords[kw as usize]) {
-                    found(&self.targets[kw as usize]);
+                    found(kw, m.start(), &self.targets[kw as usize]);
                 }
             }
         }
+    }
+
+    /// Keyword number `index` (lower-cased).
+    fn keyword(&self, index: u32) -> &'kb str {
+        std::str::from_utf8(self.keywords[index as usize]).unwrap_or_default()
     }
 
     pub fn rule(&self, index: u32) -> &'kb Rule {
@@ -379,18 +387,31 @@ impl<'kb> Engine<'kb> {
             .collect()
     }
 
-    /// Scans one input into a finding set.
+    /// Scans inputs into finding sets.
     pub fn scanner(&self, options: ScanOptions) -> Scanner<'_, 'kb> {
-        Scanner::new(self, options)
+        Scanner::new(self, options, NoTrace)
     }
 
+    /// A scanner that reports what it does to `trace` (and looks at every line).
+    pub fn traced_scanner<T: Trace>(&self, options: ScanOptions, trace: T) -> Scanner<'_, 'kb, T> {
+        Scanner::new(self, options, trace)
+    }
+
+    /// Scans a text held in memory: the one in-process way to scan a string. The buffer
+    /// is sized to the text (examples are small, and there are many of them).
     pub fn scan_bytes(
         &self,
         file: Option<Arc<str>>,
         bytes: &[u8],
     ) -> Result<FindingSet, ScanError> {
         let mut set = FindingSet::new(file);
-        self.scanner(ScanOptions::default()).scan(bytes, &mut set)?;
+        let options = ScanOptions {
+            buffer_size: (bytes.len() + 1)
+                .next_power_of_two()
+                .min(ScanOptions::default().buffer_size),
+            ..ScanOptions::default()
+        };
+        self.scanner(options).scan(bytes, &mut set)?;
         Ok(set)
     }
 }

@@ -12,6 +12,7 @@ use std::io::{self, Read};
 
 use memchr::{memchr, memrchr};
 
+use super::trace::{NoTrace, Outcome, Trace};
 use super::{ContextLine, Engine, FindingSet, MAX_CAPTURE_CHARS, MAX_EVIDENCE_CHARS, line};
 use crate::diagnostics::Diagnostic;
 use crate::rules::RuleKind;
@@ -86,9 +87,11 @@ enum RegionEnd {
     Piece,
 }
 
-/// Scans inputs with one engine. Holds the per-input state of multi-line signatures.
-pub struct Scanner<'e, 'kb> {
+/// Scans inputs with one engine. Holds the per-input state of multi-line signatures, and
+/// the trace it reports to ([`NoTrace`] by default: nothing).
+pub struct Scanner<'e, 'kb, T: Trace = NoTrace> {
     engine: &'e Engine<'kb>,
+    trace: T,
     options: ScanOptions,
     windows: BTreeMap<u32, WindowState>,
     candidates: Vec<u32>,
@@ -104,10 +107,11 @@ pub struct Scanner<'e, 'kb> {
     group_hits: Vec<Option<usize>>,
 }
 
-impl<'e, 'kb> Scanner<'e, 'kb> {
-    pub fn new(engine: &'e Engine<'kb>, options: ScanOptions) -> Self {
+impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
+    pub fn new(engine: &'e Engine<'kb>, options: ScanOptions, trace: T) -> Self {
         Scanner {
             engine,
+            trace,
             options,
             windows: BTreeMap::new(),
             candidates: Vec::new(),
@@ -117,6 +121,11 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
             lowered: Vec::new(),
             group_hits: Vec::new(),
         }
+    }
+
+    /// The trace, once the scan is done.
+    pub fn into_trace(self) -> T {
+        self.trace
     }
 
     fn wants_context(&self) -> bool {
@@ -199,7 +208,8 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
         }
 
         let engine = self.engine;
-        let every_line = engine.has_unfiltered();
+        // A trace sees every line, including those the prefilter would skip.
+        let every_line = T::ENABLED || engine.has_unfiltered();
         // Keywords are searched in a lower-cased copy (one vectorised pass), so the
         // automaton can be case-sensitive; offsets are the same in both.
         let mut lowered = std::mem::take(&mut self.lowered);
@@ -265,14 +275,24 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
         let mut error_line = false;
+        if T::ENABLED {
+            self.trace.line(line_no, text);
+        }
         if let Some(first) = first_hit {
             let from = lowered.get(first..text.len()).unwrap_or_default();
-            engine.keyword_hits(from, |target| {
+            let trace = &mut self.trace;
+            engine.keyword_hits(from, |keyword, at, target| {
                 candidates.extend_from_slice(&target.rules);
                 error_line |= target.error_marker;
+                if T::ENABLED {
+                    trace.keyword(engine.keyword(keyword), first + at);
+                }
             });
             candidates.sort_unstable();
             candidates.dedup();
+        }
+        if T::ENABLED && candidates.is_empty() && !engine.has_unfiltered() {
+            self.trace.not_candidate();
         }
         let mut explained = false;
         let lowered = &lowered[..text.len()];
@@ -290,6 +310,9 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
         if error_line && !explained && engine.track_error_lines {
             out.add_error_line(line_no, display_text(text, 0));
         }
+        if T::ENABLED {
+            self.trace.line_done();
+        }
         Ok(())
     }
 
@@ -306,16 +329,22 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
         let compiled = rule
             .compiled()
             .map_err(|d| ScanError::Rule(Box::new(d.clone())))?;
+        let trace = &mut self.trace;
         match &rule.kind {
             RuleKind::Patterns(_) => {
                 for (i, re) in compiled.regexes.iter().enumerate() {
                     if !compiled.may_match(i, lowered) {
+                        trace.pattern(i, None);
                         continue;
                     }
                     let Some(caps) = re.captures(text) else {
+                        trace.pattern(i, None);
                         continue;
                     };
-                    if compiled.unless.iter().any(|u| u.is_match(text)) {
+                    trace.pattern(i, Some((re, &caps)));
+                    if let Some(u) = compiled.unless.iter().position(|u| u.is_match(text)) {
+                        trace.veto(u);
+                        trace.outcome(Outcome::Vetoed(u));
                         return Ok(false);
                     }
                     let at = caps.get(0).map_or(0, |m| m.start());
@@ -325,24 +354,33 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
                         display_text(text, at),
                         capture_map(re, &caps),
                     );
+                    trace.outcome(Outcome::Fired {
+                        lo: line_no,
+                        hi: line_no,
+                    });
                     self.line_matched = true;
                     return Ok(true);
                 }
+                trace.outcome(Outcome::NoMatch);
                 Ok(false)
             }
             RuleKind::All { window, .. } => {
                 let window = u64::from(*window);
                 let state = self.windows.entry(index).or_default();
                 state.parts.resize(compiled.regexes.len(), None);
-                if compiled.unless.iter().any(|u| u.is_match(text)) {
+                if let Some(u) = compiled.unless.iter().position(|u| u.is_match(text)) {
                     state.last_veto = Some(line_no);
+                    trace.veto(u);
                 }
                 let mut matched = false;
                 for (i, re) in compiled.regexes.iter().enumerate() {
                     if !compiled.may_match(i, lowered) {
+                        trace.pattern(i, None);
                         continue;
                     }
-                    if let Some(caps) = re.captures(text) {
+                    let caps = re.captures(text);
+                    trace.pattern(i, caps.as_ref().map(|c| (re, c)));
+                    if let Some(caps) = caps {
                         let at = caps.get(0).map_or(0, |m| m.start());
                         state.parts[i] = Some(PartHit {
                             line: line_no,
@@ -353,19 +391,29 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
                     }
                 }
                 if !matched {
+                    trace.outcome(Outcome::NoMatch);
                     return Ok(false);
                 }
                 self.line_matched = true;
                 if state.parts.iter().any(Option::is_none) {
+                    if T::ENABLED {
+                        let missing = state.parts.iter().enumerate();
+                        let missing = missing.filter(|(_, p)| p.is_none()).map(|(i, _)| i);
+                        trace.outcome(Outcome::Waiting(missing.collect()));
+                    }
                     return Ok(false);
                 }
                 let lines = state.parts.iter().flatten().map(|p| p.line);
                 let (lo, hi) = (lines.clone().min().unwrap_or(0), lines.max().unwrap_or(0));
-                if hi - lo > window
-                    || state
-                        .last_veto
-                        .is_some_and(|v| v >= lo.saturating_sub(window) && v <= hi)
+                if hi - lo > window {
+                    trace.outcome(Outcome::TooFar { lo, hi });
+                    return Ok(false);
+                }
+                if let Some(v) = state
+                    .last_veto
+                    .filter(|&v| v >= lo.saturating_sub(window) && v <= hi)
                 {
+                    trace.outcome(Outcome::WindowVetoed(v));
                     return Ok(false);
                 }
                 let mut hits: Vec<PartHit> =
@@ -374,6 +422,7 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
                 for hit in hits {
                     out.add(rule, hit.line, hit.text, hit.captures);
                 }
+                trace.outcome(Outcome::Fired { lo, hi });
                 Ok(true)
             }
         }
@@ -460,7 +509,7 @@ impl<'e, 'kb> Scanner<'e, 'kb> {
                 }
             }
         }
-        if self.engine.has_unfiltered() {
+        if T::ENABLED || self.engine.has_unfiltered() {
             self.line_matched = false;
             self.check_line(b"", b"", line, None, out)?;
             if with_context && self.line_matched {

@@ -1,18 +1,18 @@
-//! `explain`: replays one rule on a log line by line and says what happened at each step:
-//! which keyword let the line through the prefilter, which pattern matched or failed, what
-//! was captured, which `unless` vetoed, and for a multi-line signature, where each part
-//! was seen and why the window did not close. The final verdict comes from the real
-//! engine, so the narrative can never claim a result `match` would not give.
+//! `explain`: what the engine did with one rule on a log, line by line: which keyword let
+//! a line through the prefilter, which pattern matched or failed, what was captured,
+//! which `unless` vetoed, and for a multi-line signature, where each part was seen and why
+//! the window did not close. It is a [`Trace`] of the real scanner, so the narrative and
+//! the verdict (the scan's own findings) are the engine's, line for line.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use memchr::memmem;
 use regex::bytes::{Captures, Regex};
 
 use crate::kb::KnowledgeBase;
-use crate::matcher::{Engine, FindingSet, ScanError, ScanOptions, normalize_line};
+use crate::matcher::{Engine, FindingSet, Outcome, ScanError, ScanOptions, Trace};
 use crate::render::style;
+use crate::report::Report;
 use crate::rules::{CompiledRule, Rule, RuleKind};
 use crate::text;
 
@@ -29,32 +29,6 @@ impl Verdict {
     }
 }
 
-/// Runs the rule of `solo` (a knowledge base holding just that rule) over `log` with the
-/// engine `match` uses.
-pub fn verdict(solo: &KnowledgeBase, log: &[u8]) -> Result<Verdict, ScanError> {
-    let engine = Engine::new(solo, false);
-    let mut set = FindingSet::new(None);
-    engine.scanner(ScanOptions::default()).scan(log, &mut set)?;
-    let report = crate::report::Report::build(set, solo);
-    let mut verdict = Verdict::default();
-    for finding in report.findings {
-        verdict.total += finding.evidence_total;
-        verdict
-            .lines
-            .extend(finding.evidence.iter().map(|e| e.line));
-    }
-    Ok(verdict)
-}
-
-/// Keywords of `rule` on `text` (ASCII case-insensitive), with their 1-based column.
-fn keyword_hits<'r>(rule: &'r Rule, text: &[u8]) -> Vec<(&'r str, usize)> {
-    let lower = text.to_ascii_lowercase();
-    rule.keywords
-        .iter()
-        .filter_map(|kw| memmem::find(&lower, kw.as_bytes()).map(|at| (kw.as_str(), at + 1)))
-        .collect()
-}
-
 fn shown(bytes: &[u8]) -> String {
     text::truncate(&text::printable(bytes), text::SHORT_CHARS)
 }
@@ -66,91 +40,139 @@ fn captures_of(re: &Regex, caps: &Captures<'_>) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// What the narrative needs of the rule besides its compiled regexes.
-struct Replay<'a, W: Write> {
+/// Scans `log` with the rule of `solo` (a knowledge base holding just that rule, compiled)
+/// and writes what happened to `out`; returns the verdict of that same scan. The caller
+/// prints the verdict.
+pub fn explain<W: Write>(
+    out: &mut W,
+    solo: &KnowledgeBase,
+    log: &[u8],
+) -> Result<Verdict, ScanError> {
+    let rule = &solo.rules[0];
+    let compiled = rule
+        .compiled()
+        .map_err(|d| ScanError::Rule(Box::new(d.clone())))?;
+    let mut narrative = Narrative::new(out, rule, compiled);
+    narrative.header()?;
+    let engine = Engine::new(solo, false);
+    let mut set = FindingSet::new(None);
+    let mut scanner = engine.traced_scanner(ScanOptions::default(), narrative);
+    scanner.scan(log, &mut set)?;
+    let mut narrative = scanner.into_trace();
+    std::mem::replace(&mut narrative.error, Ok(()))?;
+    narrative.summary()?;
+    let mut verdict = Verdict::default();
+    for finding in Report::build(set, solo).findings {
+        verdict.total += finding.evidence_total;
+        verdict
+            .lines
+            .extend(finding.evidence.iter().map(|e| e.line));
+    }
+    Ok(verdict)
+}
+
+/// A pattern's match as shown: the matched text, and the captures.
+type PatternMatch = (String, BTreeMap<String, String>);
+
+/// What the scanner reported on the current line.
+#[derive(Default)]
+struct LineEvents {
+    line: u64,
+    text: Vec<u8>,
+    /// Keywords and where each first starts.
+    keywords: Vec<(String, usize)>,
+    not_candidate: bool,
+    /// Patterns (parts) tried: matched ones with their captures.
+    patterns: Vec<(usize, Option<PatternMatch>)>,
+    veto: Option<usize>,
+    outcome: Option<Outcome>,
+}
+
+/// The narrative, written as the scanner goes.
+struct Narrative<'a, W: Write> {
     out: &'a mut W,
     rule: &'a Rule,
     compiled: &'a CompiledRule,
-}
-
-/// State of a multi-line signature, the way the scanner keeps it.
-#[derive(Default)]
-struct WindowReplay {
-    parts: Vec<Option<u64>>,
-    last_veto: Option<u64>,
-    /// Where each part was seen last, even after a window closed (for the summary).
+    current: LineEvents,
+    /// Lines a candidate for the rule that showed nothing.
+    quiet_candidates: u64,
+    shown_lines: u64,
+    /// Where each part was seen last (for the summary of a window).
     ever: Vec<Option<u64>>,
     /// Parts seen only on lines the prefilter skips.
     hidden: Vec<Option<u64>>,
+    /// The first write error (a trace cannot fail the scan).
+    error: io::Result<()>,
 }
 
-/// Writes the explanation of `rule` on `log`; the caller prints the engine's verdict
-/// after it.
-pub fn explain<W: Write>(
-    out: &mut W,
-    rule: &Rule,
-    compiled: &CompiledRule,
-    log: &[u8],
-) -> io::Result<()> {
-    let mut replay = Replay {
-        out,
-        rule,
-        compiled,
-    };
-    replay.header()?;
-    let mut window = WindowReplay::default();
-    window.parts.resize(compiled.regexes.len(), None);
-    window.ever.resize(compiled.regexes.len(), None);
-    window.hidden.resize(compiled.regexes.len(), None);
-    let mut quiet_candidates = 0u64;
-    let mut shown_lines = 0u64;
-    let body = log.strip_suffix(b"\n").unwrap_or(log);
-    for (i, raw) in body.split(|&b| b == b'\n').enumerate() {
-        if log.is_empty() {
-            break;
-        }
-        let line_no = i as u64 + 1;
-        let text = normalize_line(raw);
-        let hits = keyword_hits(rule, &text);
-        let candidate = !hits.is_empty() || rule.keywords.is_empty();
-        let printed = match &rule.kind {
-            RuleKind::Patterns(_) => replay.patterns_line(line_no, &text, &hits, candidate)?,
-            RuleKind::All { window: w, .. } => {
-                replay.window_line(line_no, &text, &hits, candidate, u64::from(*w), &mut window)?
-            }
+impl<W: Write> Trace for Narrative<'_, W> {
+    const ENABLED: bool = true;
+
+    fn line(&mut self, line: u64, text: &[u8]) {
+        self.current = LineEvents {
+            line,
+            text: text.to_vec(),
+            ..LineEvents::default()
         };
-        if candidate && !printed {
-            quiet_candidates += 1;
-        }
-        shown_lines += u64::from(printed);
     }
-    if shown_lines == 0 {
-        let what = match rule.kind {
+
+    fn keyword(&mut self, keyword: &str, at: usize) {
+        match self.current.keywords.iter_mut().find(|(k, _)| k == keyword) {
+            Some((_, first)) => *first = (*first).min(at),
+            None => self.current.keywords.push((keyword.to_owned(), at)),
+        }
+    }
+
+    fn not_candidate(&mut self) {
+        self.current.not_candidate = true;
+    }
+
+    fn pattern(&mut self, index: usize, matched: Option<(&Regex, &Captures<'_>)>) {
+        let matched = matched.map(|(re, caps)| {
+            let whole = caps.get(0).map_or(&b""[..], |m| m.as_bytes());
+            (shown(whole), captures_of(re, caps))
+        });
+        self.current.patterns.push((index, matched));
+    }
+
+    fn veto(&mut self, index: usize) {
+        self.current.veto = Some(index);
+    }
+
+    fn outcome(&mut self, outcome: Outcome) {
+        self.current.outcome = Some(outcome);
+    }
+
+    fn line_done(&mut self) {
+        if self.error.is_ok() {
+            self.error = self.write_line();
+        }
+    }
+}
+
+impl<'a, W: Write> Narrative<'a, W> {
+    fn new(out: &'a mut W, rule: &'a Rule, compiled: &'a CompiledRule) -> Self {
+        let parts = compiled.regexes.len();
+        Narrative {
+            out,
+            rule,
+            compiled,
+            current: LineEvents::default(),
+            quiet_candidates: 0,
+            shown_lines: 0,
+            ever: vec![None; parts],
+            hidden: vec![None; parts],
+            error: Ok(()),
+        }
+    }
+
+    fn what(&self) -> &'static str {
+        match self.rule.kind {
             RuleKind::Patterns(_) => "pattern",
             RuleKind::All { .. } => "part",
-        };
-        if rule.keywords.is_empty() {
-            writeln!(replay.out, "no {what} matches any line of the log")?;
-        } else {
-            writeln!(
-                replay.out,
-                "no line of the log contains a keyword, and no {what} matches any line"
-            )?;
         }
     }
-    if rule.keywords.is_empty() && quiet_candidates > 0 {
-        writeln!(
-            replay.out,
-            "{quiet_candidates} other line(s) were tried and nothing of the rule matched them"
-        )?;
-    }
-    if matches!(rule.kind, RuleKind::All { .. }) {
-        replay.window_summary(&window)?;
-    }
-    Ok(())
-}
 
-impl<W: Write> Replay<'_, W> {
     fn header(&mut self) -> io::Result<()> {
         let rule = self.rule;
         let (id, d) = (style::ID, style::DIM);
@@ -179,11 +201,8 @@ impl<W: Write> Replay<'_, W> {
                 list.join(", ")
             )?;
         }
+        let what = self.what();
         for (i, p) in rule.patterns().iter().enumerate() {
-            let what = match rule.kind {
-                RuleKind::Patterns(_) => "pattern",
-                RuleKind::All { .. } => "part",
-            };
             writeln!(self.out, "{what} {}: {}", i + 1, p.regex)?;
         }
         if let Some(w) = rule.window() {
@@ -198,16 +217,45 @@ impl<W: Write> Replay<'_, W> {
         writeln!(self.out)
     }
 
-    fn line_header(&mut self, line_no: u64, text: &[u8], hits: &[(&str, usize)]) -> io::Result<()> {
-        let ln = style::LINE_NO;
-        writeln!(self.out, "{ln}line {line_no}:{ln:#} {}", shown(text))?;
-        for (kw, col) in hits {
-            writeln!(self.out, "  keyword {kw:?} at column {col}")?;
+    /// Writes what happened on the line just scanned, if anything is worth saying.
+    fn write_line(&mut self) -> io::Result<()> {
+        let events = std::mem::take(&mut self.current);
+        if events.not_candidate {
+            return self.hidden_line(&events);
         }
-        if hits.is_empty() {
+        for (i, matched) in &events.patterns {
+            if matched.is_some() {
+                self.ever[*i] = Some(events.line);
+            }
+        }
+        let matched = events.patterns.iter().any(|(_, m)| m.is_some());
+        // Without keywords every line is tried: only lines something matched are shown.
+        let printed = !events.keywords.is_empty() || matched || events.veto.is_some();
+        if !printed {
+            self.quiet_candidates += 1;
+            return Ok(());
+        }
+        self.shown_lines += 1;
+        let ln = style::LINE_NO;
+        writeln!(
+            self.out,
+            "{ln}line {}:{ln:#} {}",
+            events.line,
+            shown(&events.text)
+        )?;
+        // In the order the rule lists its keywords.
+        for kw in &self.rule.keywords {
+            if let Some((_, at)) = events.keywords.iter().find(|(k, _)| k == kw) {
+                writeln!(self.out, "  keyword {kw:?} at column {}", at + 1)?;
+            }
+        }
+        if events.keywords.is_empty() {
             writeln!(self.out, "  (no keywords: every line is tried)")?;
         }
-        Ok(())
+        match self.rule.kind {
+            RuleKind::Patterns(_) => self.patterns_line(&events),
+            RuleKind::All { window, .. } => self.window_line(&events, u64::from(window)),
+        }
     }
 
     fn print_captures(&mut self, caps: &BTreeMap<String, String>) -> io::Result<()> {
@@ -217,177 +265,173 @@ impl<W: Write> Replay<'_, W> {
         Ok(())
     }
 
-    /// Returns whether anything was printed for the line.
-    fn patterns_line(
-        &mut self,
-        line_no: u64,
-        text: &[u8],
-        hits: &[(&str, usize)],
-        candidate: bool,
-    ) -> io::Result<bool> {
-        let compiled = self.compiled;
-        let first_match = compiled
-            .regexes
-            .iter()
-            .enumerate()
-            .find_map(|(i, re)| re.captures(text).map(|c| (i, re, c)));
-        if !candidate {
-            if let Some((i, _, _)) = first_match {
-                self.hidden_line(line_no, text, "pattern", i)?;
-                return Ok(true);
-            }
-            return Ok(false);
-        }
-        // With no keywords every line is tried: only the lines something matched are shown.
-        if hits.is_empty() && first_match.is_none() {
-            return Ok(false);
-        }
-        self.line_header(line_no, text, hits)?;
-        let tried = first_match
-            .as_ref()
-            .map_or(compiled.regexes.len(), |(i, _, _)| i + 1);
-        for i in 0..tried {
-            match &first_match {
-                Some((m, re, caps)) if *m == i => {
-                    let whole = caps.get(0).map_or(&b""[..], |m| m.as_bytes());
-                    writeln!(self.out, "    pattern {} matched {:?}", i + 1, shown(whole))?;
-                    let caps = captures_of(re, caps);
-                    self.print_captures(&caps)?;
+    fn patterns_line(&mut self, events: &LineEvents) -> io::Result<()> {
+        for (i, matched) in &events.patterns {
+            match matched {
+                Some((whole, caps)) => {
+                    writeln!(self.out, "    pattern {} matched {whole:?}", i + 1)?;
+                    self.print_captures(caps)?;
                 }
-                _ => writeln!(self.out, "    pattern {}: no match", i + 1)?,
+                None => writeln!(self.out, "    pattern {}: no match", i + 1)?,
             }
         }
         let (ok, bad) = (style::INFO, style::WARNING);
-        if first_match.is_none() {
-            writeln!(self.out, "  {bad}→ no pattern matched{bad:#}\n")?;
-            return Ok(true);
-        }
-        match compiled.unless.iter().position(|u| u.is_match(text)) {
-            Some(u) => writeln!(
+        match &events.outcome {
+            Some(Outcome::Vetoed(u)) => writeln!(
                 self.out,
                 "    unless {} matched\n  {bad}→ vetoed: the rule does not fire on this line{bad:#}\n",
                 u + 1
-            )?,
-            None => writeln!(self.out, "  {ok}→ fires{ok:#}\n")?,
+            ),
+            Some(Outcome::Fired { .. }) => writeln!(self.out, "  {ok}→ fires{ok:#}\n"),
+            _ => writeln!(self.out, "  {bad}→ no pattern matched{bad:#}\n"),
         }
-        Ok(true)
     }
 
-    fn hidden_line(&mut self, line_no: u64, text: &[u8], what: &str, i: usize) -> io::Result<()> {
-        let (ln, bad) = (style::LINE_NO, style::WARNING);
-        writeln!(self.out, "{ln}line {line_no}:{ln:#} {}", shown(text))?;
-        writeln!(
-            self.out,
-            "  {what} {} would match, but no keyword is on this line\n  {bad}→ skipped by the prefilter: add a keyword this line contains{bad:#}\n",
-            i + 1
-        )
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn window_line(
-        &mut self,
-        line_no: u64,
-        text: &[u8],
-        hits: &[(&str, usize)],
-        candidate: bool,
-        window: u64,
-        state: &mut WindowReplay,
-    ) -> io::Result<bool> {
-        let compiled = self.compiled;
-        let matched: Vec<(usize, BTreeMap<String, String>)> = compiled
-            .regexes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, re)| re.captures(text).map(|c| (i, captures_of(re, &c))))
-            .collect();
-        if !candidate {
-            if let Some((i, _)) = matched.first() {
-                state.hidden[*i].get_or_insert(line_no);
-                self.hidden_line(line_no, text, "part", *i)?;
-                return Ok(true);
-            }
-            return Ok(false);
-        }
-        let veto = compiled.unless.iter().position(|u| u.is_match(text));
-        if hits.is_empty() && matched.is_empty() && veto.is_none() {
-            return Ok(false);
-        }
-        self.line_header(line_no, text, hits)?;
-        if let Some(u) = veto {
-            state.last_veto = Some(line_no);
+    fn window_line(&mut self, events: &LineEvents, window: u64) -> io::Result<()> {
+        if let Some(u) = events.veto {
             writeln!(
                 self.out,
                 "    unless {} matched: no window around this line may fire",
                 u + 1
             )?;
         }
-        for (i, caps) in &matched {
-            state.parts[*i] = Some(line_no);
-            state.ever[*i] = Some(line_no);
-            writeln!(self.out, "    part {} found", i + 1)?;
-            self.print_captures(caps)?;
+        for (i, matched) in &events.patterns {
+            if let Some((_, caps)) = matched {
+                writeln!(self.out, "    part {} found", i + 1)?;
+                self.print_captures(caps)?;
+            }
         }
         let (ok, bad) = (style::INFO, style::WARNING);
-        if matched.is_empty() {
-            writeln!(self.out, "  {bad}→ no part matched{bad:#}\n")?;
-            return Ok(true);
-        }
-        let missing: Vec<String> = state
-            .parts
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.is_none())
-            .map(|(i, _)| (i + 1).to_string())
-            .collect();
-        if !missing.is_empty() {
-            writeln!(
-                self.out,
-                "  → waiting for part(s) {} within {window} lines\n",
-                missing.join(", ")
-            )?;
-            return Ok(true);
-        }
-        let seen: Vec<u64> = state.parts.iter().flatten().copied().collect();
-        let (lo, hi) = (
-            seen.iter().copied().min().unwrap_or(0),
-            seen.iter().copied().max().unwrap_or(0),
-        );
-        if hi - lo > window {
-            writeln!(
+        match &events.outcome {
+            Some(Outcome::Waiting(missing)) => {
+                let missing: Vec<String> = missing.iter().map(|i| (i + 1).to_string()).collect();
+                writeln!(
+                    self.out,
+                    "  → waiting for part(s) {} within {window} lines\n",
+                    missing.join(", ")
+                )
+            }
+            Some(Outcome::TooFar { lo, hi }) => writeln!(
                 self.out,
                 "  {bad}→ the parts are on lines {lo}..{hi}, {} lines apart: more than the window of {window}{bad:#}\n",
                 hi - lo
-            )?;
-        } else if let Some(v) = state
-            .last_veto
-            .filter(|&v| v >= lo.saturating_sub(window) && v <= hi)
-        {
-            writeln!(
+            ),
+            Some(Outcome::WindowVetoed(v)) => writeln!(
                 self.out,
                 "  {bad}→ vetoed: `unless` matched line {v}, within the window{bad:#}\n"
-            )?;
-        } else {
-            writeln!(
+            ),
+            Some(Outcome::Fired { lo, hi }) => writeln!(
                 self.out,
                 "  {ok}→ fires: every part seen on lines {lo}..{hi}{ok:#}\n"
-            )?;
-            state.parts.iter_mut().for_each(|p| *p = None);
+            ),
+            _ => writeln!(self.out, "  {bad}→ no part matched{bad:#}\n"),
         }
-        Ok(true)
     }
 
-    fn window_summary(&mut self, state: &WindowReplay) -> io::Result<()> {
-        for (i, (ever, hidden)) in state.ever.iter().zip(&state.hidden).enumerate() {
-            match (ever, hidden) {
-                (Some(line), _) => writeln!(self.out, "part {}: last seen on line {line}", i + 1)?,
-                (None, Some(line)) => writeln!(
+    /// A line the prefilter skips: worth a word only when the rule would match it.
+    fn hidden_line(&mut self, events: &LineEvents) -> io::Result<()> {
+        let Some(i) = self
+            .compiled
+            .regexes
+            .iter()
+            .position(|re| re.is_match(&events.text))
+        else {
+            return Ok(());
+        };
+        self.hidden[i].get_or_insert(events.line);
+        self.shown_lines += 1;
+        let (ln, bad) = (style::LINE_NO, style::WARNING);
+        writeln!(
+            self.out,
+            "{ln}line {}:{ln:#} {}",
+            events.line,
+            shown(&events.text)
+        )?;
+        writeln!(
+            self.out,
+            "  {} {} would match, but no keyword is on this line\n  {bad}→ skipped by the prefilter: add a keyword this line contains{bad:#}\n",
+            self.what(),
+            i + 1
+        )
+    }
+
+    fn summary(&mut self) -> io::Result<()> {
+        let what = self.what();
+        if self.shown_lines == 0 {
+            if self.rule.keywords.is_empty() {
+                writeln!(self.out, "no {what} matches any line of the log")?;
+            } else {
+                writeln!(
                     self.out,
-                    "part {}: only on line {line}, which has no keyword",
-                    i + 1
-                )?,
-                (None, None) => writeln!(self.out, "part {}: never seen", i + 1)?,
+                    "no line of the log contains a keyword, and no {what} matches any line"
+                )?;
+            }
+        }
+        if self.rule.keywords.is_empty() && self.quiet_candidates > 0 {
+            writeln!(
+                self.out,
+                "{} other line(s) were tried and nothing of the rule matched them",
+                self.quiet_candidates
+            )?;
+        }
+        if matches!(self.rule.kind, RuleKind::All { .. }) {
+            for (i, (ever, hidden)) in self.ever.iter().zip(&self.hidden).enumerate() {
+                match (ever, hidden) {
+                    (Some(line), _) => {
+                        writeln!(self.out, "part {}: last seen on line {line}", i + 1)?;
+                    }
+                    (None, Some(line)) => writeln!(
+                        self.out,
+                        "part {}: only on line {line}, which has no keyword",
+                        i + 1
+                    )?,
+                    (None, None) => writeln!(self.out, "part {}: never seen", i + 1)?,
+                }
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kb::test_kb;
+
+    /// The lines the narrative says fire on, and the verdict's.
+    fn narrated_and_found(rules: &str, log: &[u8]) -> (Vec<u64>, Vec<u64>) {
+        let kb = test_kb(rules);
+        let mut out = Vec::new();
+        let verdict = explain(&mut out, &kb, log).unwrap();
+        // Without the styles (anstream removes them at a terminal that has no colour).
+        let len = crate::matcher::line::strip_escapes_in_place(&mut out);
+        let text = String::from_utf8_lossy(&out[..len]).into_owned();
+        let mut line = 0;
+        let mut narrated = Vec::new();
+        for l in text.lines() {
+            if let Some(rest) = l.strip_prefix("line ") {
+                line = rest.split(':').next().unwrap().parse().unwrap();
+            }
+            if l.trim_start().starts_with("→ fires") {
+                narrated.push(line);
+            }
+        }
+        (narrated, verdict.lines)
+    }
+
+    #[test]
+    fn the_narrative_and_the_verdict_agree_on_every_line() {
+        let rules =
+            "[[rule]]\nid = 'ab'\narticle = 'a'\nkeywords = ['start']\npatterns = ['start:ab$']\n";
+        let log: &[u8] = b"start:a\x1bPqq\x1b\\b\nstart:a\x1b[1\x01mb\nstart:a\x1b]0;t\x07b\r\nstart:a\x1b[31mb\x1b[0m\nstart:a\x1b[1\nb\nSTART:ab\nstart:abc\n";
+        let (narrated, found) = narrated_and_found(rules, log);
+        assert_eq!(narrated, found);
+        assert_eq!(found, [1, 2, 3, 4]);
+        let window = "[[rule]]\nid = 'w'\narticle = 'a'\nall = ['first', 'second']\nwindow = 2\nunless = ['skip']\n";
+        let log = b"first\nsecond\nx\nfirst\nskip\nsecond\nx\nx\nfirst\n\x1b[1msec\x1b[0mond\n";
+        let (narrated, found) = narrated_and_found(window, log);
+        // A window fires on the line that completes it, with evidence on each part's line.
+        assert_eq!(narrated, [2, 10]);
+        assert_eq!(found, [1, 2, 9, 10]);
     }
 }

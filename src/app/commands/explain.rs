@@ -9,7 +9,7 @@ use crate::app::args::{ExplainArgs, GlobalArgs};
 use arm_kb::diagnostics::DiagnosticSeverity;
 use arm_kb::kb::KnowledgeBase;
 use arm_kb::matcher::ScanError;
-use arm_kb::render::explain::{explain, verdict};
+use arm_kb::render::explain::explain;
 use arm_kb::render::style;
 use arm_kb::text;
 
@@ -40,16 +40,12 @@ pub fn run(global: &GlobalArgs, args: &ExplainArgs) -> Result<ExitStatus, Comman
         ..KnowledgeBase::default()
     };
     let rule = &solo.rules[0];
-    let compiled = match rule.compiled() {
-        Ok(c) => c,
-        Err(d) => {
-            print_diagnostics(std::slice::from_ref(d), DiagnosticSeverity::Error)?;
-            return Ok(ExitStatus::Error);
-        }
-    };
+    if let Err(d) = rule.compiled() {
+        print_diagnostics(std::slice::from_ref(d), DiagnosticSeverity::Error)?;
+        return Ok(ExitStatus::Error);
+    }
     let mut out = anstream::stdout().lock();
-    explain(&mut out, rule, compiled, &log)?;
-    let verdict = match verdict(&solo, &log) {
+    let verdict = match explain(&mut out, &solo, &log) {
         Ok(v) => v,
         Err(ScanError::Io(e)) => return Err(e.into()),
         Err(ScanError::Rule(d)) => {

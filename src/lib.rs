@@ -19,6 +19,7 @@ pub mod rules;
 pub mod search;
 pub mod source;
 pub mod text;
+pub mod workers;
 
 /// `--version`: the crate version and what the built-in knowledge base holds.
 pub const VERSION_LINE: &str = concat!(

@@ -1,6 +1,8 @@
 //! Text made safe and short for display, and counted nouns. Every output goes through
 //! these, so a log line can never move the cursor or recolour a terminal.
 
+use memchr::{memchr, memrchr};
+
 /// Characters of a line or value shown by the authoring tools (`explain`, `test`).
 pub const SHORT_CHARS: usize = 160;
 
@@ -24,6 +26,65 @@ pub fn one_line(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
         .collect()
+}
+
+/// A log line as shown to a person: lossy UTF-8, control characters replaced, and cut to
+/// `max_chars` around the match at `match_start` when it is long (with a marker saying how
+/// much was left out).
+pub fn excerpt(text: &[u8], match_start: usize, max_chars: usize) -> String {
+    let before_chars = max_chars / 4;
+    let match_start = match_start.min(text.len());
+    // Output that redraws one line ends its parts with a bare CR (progress bars): only
+    // the part holding the match is worth showing.
+    let part_start = memrchr(b'\r', &text[..match_start]).map_or(0, |i| i + 1);
+    let part_end = memchr(b'\r', &text[match_start..]).map_or(text.len(), |i| match_start + i);
+    // Characters are counted by their first byte (any byte that is not a UTF-8
+    // continuation), so a cut never splits one.
+    let is_char_start = |b: u8| b & 0xc0 != 0x80;
+    let mut start = match_start;
+    let mut before = 0;
+    while start > part_start && before < before_chars {
+        start -= 1;
+        before += usize::from(is_char_start(text[start]));
+    }
+    // Show the whole part when it fits, else up to BEFORE characters before the match.
+    let fits = |from: usize| {
+        text[from..part_end]
+            .iter()
+            .filter(|&&b| is_char_start(b))
+            .nth(max_chars)
+            .is_none()
+    };
+    if fits(part_start) {
+        start = part_start;
+    } else if start > part_start
+        && let Some(space) = memchr(b' ', &text[start..match_start])
+    {
+        // Start at a word rather than in the middle of one.
+        start += space + 1;
+    }
+    let mut end = start;
+    let mut shown_chars = 0;
+    while end < part_end {
+        if is_char_start(text[end]) {
+            if shown_chars == max_chars {
+                break;
+            }
+            shown_chars += 1;
+        }
+        end += 1;
+    }
+    let shown = printable(&text[start..end]);
+    let mut out = String::new();
+    if start > 0 {
+        out.push_str(&format!("[…{start} bytes] "));
+    }
+    out.push_str(shown.trim_end());
+    let left = text.len() - end;
+    if left > 0 {
+        out.push_str(&format!(" […{left} bytes]"));
+    }
+    out
 }
 
 /// The first `max` characters of `s`, and whether anything was cut.

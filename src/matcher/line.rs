@@ -41,6 +41,12 @@ pub fn normalize_line(raw: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
+/// A line (as the rules see it) as evidence shows it: cut around the match at
+/// `match_start` when long.
+pub(crate) fn display_text(text: &[u8], match_start: usize) -> String {
+    crate::text::excerpt(text, match_start, super::MAX_EVIDENCE_CHARS)
+}
+
 /// A line without its trailing `\r`.
 pub fn trim_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)

@@ -7,16 +7,17 @@
 //! (with memchr) and given to the rules whose keywords hit. Lines are counted once per
 //! region with a vectorised count, never one by one.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Read};
 
 use memchr::{memchr, memrchr};
 
-use super::trace::{NoTrace, Outcome, Trace};
-use super::{ContextLine, Engine, FindingSet, MAX_CAPTURE_CHARS, MAX_EVIDENCE_CHARS, line};
+use super::context::LineContext;
+use super::eval::WindowState;
+use super::line::{self, display_text};
+use super::trace::{NoTrace, Trace};
+use super::{Engine, FindingSet};
 use crate::diagnostics::Diagnostic;
-use crate::rules::RuleKind;
-use crate::text;
 
 /// A line longer than this is matched in pieces of this size (with an overlap), so one
 /// endless line cannot exhaust memory.
@@ -53,32 +54,9 @@ pub enum ScanError {
     Rule(Box<Diagnostic>),
 }
 
-/// A part of a multi-line signature seen on some line.
-#[derive(Clone, Debug)]
-struct PartHit {
-    line: u64,
-    text: String,
-    captures: BTreeMap<String, String>,
-}
-
-#[derive(Default)]
-struct WindowState {
-    parts: Vec<Option<PartHit>>,
-    last_veto: Option<u64>,
-}
-
-/// Context lines gathered for one line that a rule matched.
-#[derive(Debug, Default)]
-struct LineContext {
-    before: Vec<(u64, String)>,
-    after: Vec<(u64, String)>,
-    /// After-lines still to come (from the next region).
-    after_missing: usize,
-}
-
 /// What a region's last line is.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum RegionEnd {
+pub(super) enum RegionEnd {
     /// The region ends with a newline.
     Newline,
     /// The input ended without a final newline: the last line is complete.
@@ -90,21 +68,21 @@ enum RegionEnd {
 /// Scans inputs with one engine. Holds the per-input state of multi-line signatures, and
 /// the trace it reports to ([`NoTrace`] by default: nothing).
 pub struct Scanner<'e, 'kb, T: Trace = NoTrace> {
-    engine: &'e Engine<'kb>,
-    trace: T,
-    options: ScanOptions,
-    windows: BTreeMap<u32, WindowState>,
-    candidates: Vec<u32>,
+    pub(super) engine: &'e Engine<'kb>,
+    pub(super) trace: T,
+    pub(super) options: ScanOptions,
+    pub(super) windows: BTreeMap<u32, WindowState>,
+    pub(super) candidates: Vec<u32>,
     /// Set by `eval_rule` when a regex matched the current line.
-    line_matched: bool,
+    pub(super) line_matched: bool,
     /// Context of matched lines, by line number; only when context was asked for.
-    contexts: BTreeMap<u64, LineContext>,
+    pub(super) contexts: BTreeMap<u64, LineContext>,
     /// The last `context_before` complete lines of earlier regions.
-    tail: VecDeque<(u64, String)>,
+    pub(super) tail: VecDeque<(u64, String)>,
     /// A lower-cased copy of the region, where keywords are searched.
-    lowered: Vec<u8>,
+    pub(super) lowered: Vec<u8>,
     /// The engine's per-group search state for the current region.
-    group_hits: Vec<Option<usize>>,
+    pub(super) group_hits: Vec<Option<usize>>,
 }
 
 impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
@@ -128,7 +106,7 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         self.trace
     }
 
-    fn wants_context(&self) -> bool {
+    pub(super) fn wants_context(&self) -> bool {
         self.options.context_before > 0 || self.options.context_after > 0
     }
 
@@ -222,7 +200,11 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         self.group_hits.clear();
         while pos < region.len() {
             if next_hit.is_none_or(|h| h < pos) {
-                next_hit = Some(engine.next_hit(&lowered, pos, &mut self.group_hits));
+                next_hit = Some(
+                    engine
+                        .prefilter
+                        .next_hit(&lowered, pos, &mut self.group_hits),
+                );
             }
             let hit = next_hit.unwrap_or(usize::MAX);
             let at = if every_line { pos } else { hit };
@@ -262,7 +244,7 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
     /// if it holds one), then
     /// the keyword-less rules if no candidate rule explained it. `lowered` is the same
     /// line lower-cased, where keywords are searched.
-    fn check_line(
+    pub(super) fn check_line(
         &mut self,
         raw: &[u8],
         lowered: &[u8],
@@ -281,11 +263,11 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         if let Some(first) = first_hit {
             let from = lowered.get(first..text.len()).unwrap_or_default();
             let trace = &mut self.trace;
-            engine.keyword_hits(from, |keyword, at, target| {
+            engine.prefilter.keyword_hits(from, |keyword, at, target| {
                 candidates.extend_from_slice(&target.rules);
                 error_line |= target.error_marker;
                 if T::ENABLED {
-                    trace.keyword(engine.keyword(keyword), first + at);
+                    trace.keyword(engine.prefilter.keyword(keyword), first + at);
                 }
             });
             candidates.sort_unstable();
@@ -315,309 +297,6 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         }
         Ok(())
     }
-
-    /// Runs rule `index` on one line (`lowered`: the line lower-cased, for the guards).
-    fn eval_rule(
-        &mut self,
-        index: u32,
-        text: &[u8],
-        lowered: &[u8],
-        line_no: u64,
-        out: &mut FindingSet,
-    ) -> Result<bool, ScanError> {
-        let rule = self.engine.rule(index);
-        let compiled = rule
-            .compiled()
-            .map_err(|d| ScanError::Rule(Box::new(d.clone())))?;
-        let trace = &mut self.trace;
-        match &rule.kind {
-            RuleKind::Patterns(_) => {
-                for (i, re) in compiled.regexes.iter().enumerate() {
-                    if !compiled.may_match(i, lowered) {
-                        trace.pattern(i, None);
-                        continue;
-                    }
-                    let Some(caps) = re.captures(text) else {
-                        trace.pattern(i, None);
-                        continue;
-                    };
-                    trace.pattern(i, Some((re, &caps)));
-                    if let Some(u) = compiled.unless.iter().position(|u| u.is_match(text)) {
-                        trace.veto(u);
-                        trace.outcome(Outcome::Vetoed(u));
-                        return Ok(false);
-                    }
-                    let at = caps.get(0).map_or(0, |m| m.start());
-                    out.add(
-                        rule,
-                        line_no,
-                        display_text(text, at),
-                        capture_map(re, &caps),
-                    );
-                    trace.outcome(Outcome::Fired {
-                        lo: line_no,
-                        hi: line_no,
-                    });
-                    self.line_matched = true;
-                    return Ok(true);
-                }
-                trace.outcome(Outcome::NoMatch);
-                Ok(false)
-            }
-            RuleKind::All { window, .. } => {
-                let window = u64::from(*window);
-                let state = self.windows.entry(index).or_default();
-                state.parts.resize(compiled.regexes.len(), None);
-                if let Some(u) = compiled.unless.iter().position(|u| u.is_match(text)) {
-                    state.last_veto = Some(line_no);
-                    trace.veto(u);
-                }
-                let mut matched = false;
-                for (i, re) in compiled.regexes.iter().enumerate() {
-                    if !compiled.may_match(i, lowered) {
-                        trace.pattern(i, None);
-                        continue;
-                    }
-                    let caps = re.captures(text);
-                    trace.pattern(i, caps.as_ref().map(|c| (re, c)));
-                    if let Some(caps) = caps {
-                        let at = caps.get(0).map_or(0, |m| m.start());
-                        state.parts[i] = Some(PartHit {
-                            line: line_no,
-                            text: display_text(text, at),
-                            captures: capture_map(re, &caps),
-                        });
-                        matched = true;
-                    }
-                }
-                if !matched {
-                    trace.outcome(Outcome::NoMatch);
-                    return Ok(false);
-                }
-                self.line_matched = true;
-                if state.parts.iter().any(Option::is_none) {
-                    if T::ENABLED {
-                        let missing = state.parts.iter().enumerate();
-                        let missing = missing.filter(|(_, p)| p.is_none()).map(|(i, _)| i);
-                        trace.outcome(Outcome::Waiting(missing.collect()));
-                    }
-                    return Ok(false);
-                }
-                let lines = state.parts.iter().flatten().map(|p| p.line);
-                let (lo, hi) = (lines.clone().min().unwrap_or(0), lines.max().unwrap_or(0));
-                if hi - lo > window {
-                    trace.outcome(Outcome::TooFar { lo, hi });
-                    return Ok(false);
-                }
-                if let Some(v) = state
-                    .last_veto
-                    .filter(|&v| v >= lo.saturating_sub(window) && v <= hi)
-                {
-                    trace.outcome(Outcome::WindowVetoed(v));
-                    return Ok(false);
-                }
-                let mut hits: Vec<PartHit> =
-                    state.parts.iter_mut().filter_map(Option::take).collect();
-                hits.sort_by_key(|h| h.line);
-                for hit in hits {
-                    out.add(rule, hit.line, hit.text, hit.captures);
-                }
-                trace.outcome(Outcome::Fired { lo, hi });
-                Ok(true)
-            }
-        }
-    }
-
-    /// Starts the context of the matched line `region[start..end]` (line `line`): its
-    /// before-lines from this region and the tail of earlier ones, and as many after-lines
-    /// as this region holds; the rest come from the next region.
-    fn open_context(&mut self, region: &[u8], start: usize, end: usize, line: u64) {
-        if self.contexts.contains_key(&line) {
-            return;
-        }
-        let (want_before, want_after) = (self.options.context_before, self.options.context_after);
-        let mut before = Vec::with_capacity(want_before);
-        let mut cursor = start;
-        let mut number = line;
-        while before.len() < want_before && cursor > 0 {
-            // region[cursor - 1] is the newline ending the line before.
-            let line_end = cursor - 1;
-            let line_start = memrchr(b'\n', &region[..line_end]).map_or(0, |i| i + 1);
-            number -= 1;
-            before.push((number, context_text(&region[line_start..line_end])));
-            cursor = line_start;
-        }
-        if before.len() < want_before && cursor == 0 {
-            let from_tail = want_before - before.len();
-            before.extend(
-                self.tail
-                    .iter()
-                    .rev()
-                    .take_while(|(n, _)| *n < number)
-                    .take(from_tail)
-                    .cloned(),
-            );
-        }
-        before.reverse();
-        let mut context = LineContext {
-            before,
-            after: Vec::with_capacity(want_after),
-            after_missing: want_after,
-        };
-        let lines_after = LineIter::new(region, (end + 1).min(region.len()), line + 1);
-        for (number, text) in lines_after.take(want_after) {
-            context.after.push((number, context_text(text)));
-            context.after_missing -= 1;
-        }
-        self.contexts.insert(line, context);
-    }
-
-    /// Gives the first lines of a new region to the contexts still missing after-lines.
-    fn fill_pending_after(&mut self, region: &[u8], first_line: u64) {
-        let want_after = self.options.context_after;
-        let pending = self
-            .contexts
-            .values()
-            .filter(|c| c.after_missing > 0)
-            .count();
-        if pending == 0 {
-            return;
-        }
-        let lines: Vec<(u64, String)> = LineIter::new(region, 0, first_line)
-            .take(want_after)
-            .map(|(n, text)| (n, context_text(text)))
-            .collect();
-        for context in self.contexts.values_mut() {
-            if context.after_missing == 0 {
-                continue;
-            }
-            let take = context.after_missing.min(lines.len());
-            context.after.extend(lines[..take].iter().cloned());
-            context.after_missing -= take;
-        }
-    }
-
-    /// An input's last line that is empty once escape codes are removed: context of the
-    /// evidence before it, and a line the keyword-less rules (`^$`) may match.
-    fn empty_last_line(&mut self, line: u64, out: &mut FindingSet) -> Result<(), ScanError> {
-        let with_context = self.wants_context();
-        if with_context {
-            for context in self.contexts.values_mut() {
-                if context.after_missing > 0 {
-                    context.after.push((line, String::new()));
-                    context.after_missing -= 1;
-                }
-            }
-        }
-        if T::ENABLED || self.engine.has_unfiltered() {
-            self.line_matched = false;
-            self.check_line(b"", b"", line, None, out)?;
-            if with_context && self.line_matched {
-                self.open_context(&[], 0, 0, line);
-            }
-        }
-        if with_context {
-            self.prune_contexts(out);
-        }
-        Ok(())
-    }
-
-    /// Keeps the last `context_before` complete lines of the region for the next one.
-    fn remember_tail(&mut self, region: &[u8], first_line: u64, newlines: u64, end: RegionEnd) {
-        let want = self.options.context_before;
-        // After an `Eof` region nothing follows; a `Piece` holds no complete line.
-        if want == 0 || end != RegionEnd::Newline || newlines == 0 {
-            return;
-        }
-        let mut number = first_line + newlines - 1;
-        let mut line_end = region.len() - 1;
-        let mut lines = Vec::with_capacity(want);
-        loop {
-            let line_start = memrchr(b'\n', &region[..line_end]).map_or(0, |i| i + 1);
-            lines.push((number, context_text(&region[line_start..line_end])));
-            if lines.len() == want || line_start == 0 {
-                break;
-            }
-            line_end = line_start - 1;
-            number -= 1;
-        }
-        self.tail.extend(lines.into_iter().rev());
-        while self.tail.len() > want {
-            self.tail.pop_front();
-        }
-    }
-
-    /// Drops contexts no kept evidence and no pending window part refers to, so memory
-    /// stays bounded when a rule matches a great many lines.
-    fn prune_contexts(&mut self, out: &mut FindingSet) {
-        if self.contexts.len() <= 64 {
-            return;
-        }
-        let mut referenced: BTreeSet<u64> = out.evidence_mut().map(|e| e.line).collect();
-        for state in self.windows.values() {
-            referenced.extend(state.parts.iter().flatten().map(|p| p.line));
-        }
-        self.contexts
-            .retain(|line, c| c.after_missing > 0 || referenced.contains(line));
-    }
-
-    /// Copies the gathered context into the evidence of `out`.
-    fn attach_contexts(&mut self, out: &mut FindingSet) {
-        for evidence in out.evidence_mut() {
-            if let Some(context) = self.contexts.get(&evidence.line) {
-                evidence.context_before = context_lines(&context.before);
-                evidence.context_after = context_lines(&context.after);
-            }
-        }
-    }
-}
-
-/// The lines of `region` from byte `from` (which starts line `first`), without their
-/// newline; a final line without a newline counts.
-struct LineIter<'a> {
-    region: &'a [u8],
-    pos: usize,
-    number: u64,
-}
-
-impl<'a> LineIter<'a> {
-    fn new(region: &'a [u8], pos: usize, number: u64) -> Self {
-        LineIter {
-            region,
-            pos,
-            number,
-        }
-    }
-}
-
-impl<'a> Iterator for LineIter<'a> {
-    type Item = (u64, &'a [u8]);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.pos >= self.region.len() {
-            return None;
-        }
-        let rest = &self.region[self.pos..];
-        let len = memchr(b'\n', rest).unwrap_or(rest.len());
-        let item = (self.number, &rest[..len]);
-        self.pos += len + 1;
-        self.number += 1;
-        Some(item)
-    }
-}
-
-fn context_lines(lines: &[(u64, String)]) -> Vec<ContextLine> {
-    lines
-        .iter()
-        .map(|(line, text)| ContextLine {
-            line: *line,
-            text: text.clone(),
-        })
-        .collect()
-}
-
-fn context_text(raw: &[u8]) -> String {
-    display_text(line::trim_cr(raw), 0)
 }
 
 /// Counts newlines with a SIMD population count: no per-line work.
@@ -625,84 +304,11 @@ pub(crate) fn count_newlines(bytes: &[u8]) -> usize {
     bytecount::count(bytes, b'\n')
 }
 
-fn capture_map(
-    re: &regex::bytes::Regex,
-    caps: &regex::bytes::Captures<'_>,
-) -> BTreeMap<String, String> {
-    re.capture_names()
-        .flatten()
-        .filter_map(|name| {
-            let m = caps.name(name)?;
-            Some((
-                name.to_owned(),
-                text::truncate(&String::from_utf8_lossy(m.as_bytes()), MAX_CAPTURE_CHARS),
-            ))
-        })
-        .collect()
-}
-
-/// The line as shown to a person: lossy UTF-8, control characters replaced, and cut
-/// around the match when it is long (with a marker saying how much was left out).
-pub(crate) fn display_text(text: &[u8], match_start: usize) -> String {
-    const BEFORE: usize = MAX_EVIDENCE_CHARS / 4;
-    let match_start = match_start.min(text.len());
-    // Output that redraws one line ends its parts with a bare CR (progress bars): only
-    // the part holding the match is worth showing.
-    let part_start = memrchr(b'\r', &text[..match_start]).map_or(0, |i| i + 1);
-    let part_end = memchr(b'\r', &text[match_start..]).map_or(text.len(), |i| match_start + i);
-    // Characters are counted by their first byte (any byte that is not a UTF-8
-    // continuation), so a cut never splits one.
-    let is_char_start = |b: u8| b & 0xc0 != 0x80;
-    let mut start = match_start;
-    let mut before = 0;
-    while start > part_start && before < BEFORE {
-        start -= 1;
-        before += usize::from(is_char_start(text[start]));
-    }
-    // Show the whole part when it fits, else up to BEFORE characters before the match.
-    let fits = |from: usize| {
-        text[from..part_end]
-            .iter()
-            .filter(|&&b| is_char_start(b))
-            .nth(MAX_EVIDENCE_CHARS)
-            .is_none()
-    };
-    if fits(part_start) {
-        start = part_start;
-    } else if start > part_start
-        && let Some(space) = memchr(b' ', &text[start..match_start])
-    {
-        // Start at a word rather than in the middle of one.
-        start += space + 1;
-    }
-    let mut end = start;
-    let mut shown_chars = 0;
-    while end < part_end {
-        if is_char_start(text[end]) {
-            if shown_chars == MAX_EVIDENCE_CHARS {
-                break;
-            }
-            shown_chars += 1;
-        }
-        end += 1;
-    }
-    let shown = text::printable(&text[start..end]);
-    let mut out = String::new();
-    if start > 0 {
-        out.push_str(&format!("[…{start} bytes] "));
-    }
-    out.push_str(shown.trim_end());
-    let left = text.len() - end;
-    if left > 0 {
-        out.push_str(&format!(" […{left} bytes]"));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::kb::KnowledgeBase;
+    use crate::matcher::ContextLine;
 
     fn kb(rules: &str) -> KnowledgeBase {
         crate::kb::test_kb(rules)

@@ -4,6 +4,9 @@
 
 mod literals;
 mod load;
+mod spec;
+mod syntax;
+mod validate;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -17,7 +20,8 @@ use crate::ids::{ArticleId, RuleId};
 use crate::source::SourceSpan;
 
 pub use literals::{MIN_LITERAL_LEN, required_literals};
-pub use load::{RULE_FIELDS, load_rule_file, load_rule_file_into};
+pub use load::{load_rule_file, load_rule_file_into};
+pub use spec::RULE_FIELDS;
 
 /// A compiled regex may not exceed this many bytes of program (regex's `size_limit`).
 pub const REGEX_SIZE_LIMIT: usize = 4 << 20;

@@ -3,8 +3,8 @@
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+
+use std::sync::Arc;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -16,6 +16,7 @@ use arm_kb::matcher::{Engine, FindingSet, ScanError, ScanOptions, Scanner};
 use arm_kb::render::MatchOutput;
 use arm_kb::report::{RelatedArticle, Report};
 use arm_kb::search::SearchIndex;
+use arm_kb::workers;
 
 /// The pipe size asked for on standard input (the default per-user limit allows 1 MiB).
 #[cfg(target_os = "linux")]
@@ -196,32 +197,14 @@ fn scan_files(
     threads: Option<usize>,
     progress: Option<&MultiProgress>,
 ) -> Vec<Result<FindingSet, ScanError>> {
-    let workers = threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .min(files.len())
-        .max(1);
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<FindingSet, ScanError>>>> =
-        Mutex::new((0..files.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                let mut scanner = engine.scanner(options);
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = files.get(i) else { break };
-                    let name: Arc<str> = Arc::from(path.display().to_string());
-                    let mut set = FindingSet::new(Some(name));
-                    let result = scan_file(&mut scanner, path, &mut set, progress).map(|()| set);
-                    results.lock().expect("no worker panics")[i] = Some(result);
-                }
-            });
-        }
-    });
-    results
-        .into_inner()
-        .expect("no worker panics")
-        .into_iter()
-        .map(|r| r.expect("every file is scanned"))
-        .collect()
+    workers::map_in_order(
+        files,
+        threads,
+        || engine.scanner(options),
+        |scanner, path| {
+            let name: Arc<str> = Arc::from(path.display().to_string());
+            let mut set = FindingSet::new(Some(name));
+            scan_file(scanner, path, &mut set, progress).map(|()| set)
+        },
+    )
 }

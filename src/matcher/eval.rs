@@ -1,0 +1,156 @@
+//! Running one rule on one line: patterns and their guards, `unless` vetoes, the state of
+//! multi-line (`all`) signatures, and captures.
+
+use std::collections::BTreeMap;
+
+use super::FindingSet;
+use super::MAX_CAPTURE_CHARS;
+use super::line::display_text;
+use super::scan::{ScanError, Scanner};
+use super::trace::{Outcome, Trace};
+use crate::rules::RuleKind;
+use crate::text;
+
+/// A part of a multi-line signature seen on some line.
+#[derive(Clone, Debug)]
+pub(super) struct PartHit {
+    pub(super) line: u64,
+    pub(super) text: String,
+    pub(super) captures: BTreeMap<String, String>,
+}
+
+#[derive(Default)]
+pub(super) struct WindowState {
+    pub(super) parts: Vec<Option<PartHit>>,
+    pub(super) last_veto: Option<u64>,
+}
+
+impl<T: Trace> Scanner<'_, '_, T> {
+    /// Runs rule `index` on one line (`lowered`: the line lower-cased, for the guards).
+    pub(super) fn eval_rule(
+        &mut self,
+        index: u32,
+        text: &[u8],
+        lowered: &[u8],
+        line_no: u64,
+        out: &mut FindingSet,
+    ) -> Result<bool, ScanError> {
+        let rule = self.engine.rule(index);
+        let compiled = rule
+            .compiled()
+            .map_err(|d| ScanError::Rule(Box::new(d.clone())))?;
+        let trace = &mut self.trace;
+        match &rule.kind {
+            RuleKind::Patterns(_) => {
+                for (i, re) in compiled.regexes.iter().enumerate() {
+                    if !compiled.may_match(i, lowered) {
+                        trace.pattern(i, None);
+                        continue;
+                    }
+                    let Some(caps) = re.captures(text) else {
+                        trace.pattern(i, None);
+                        continue;
+                    };
+                    trace.pattern(i, Some((re, &caps)));
+                    if let Some(u) = compiled.unless.iter().position(|u| u.is_match(text)) {
+                        trace.veto(u);
+                        trace.outcome(Outcome::Vetoed(u));
+                        return Ok(false);
+                    }
+                    let at = caps.get(0).map_or(0, |m| m.start());
+                    out.add(
+                        rule,
+                        line_no,
+                        display_text(text, at),
+                        capture_map(re, &caps),
+                    );
+                    trace.outcome(Outcome::Fired {
+                        lo: line_no,
+                        hi: line_no,
+                    });
+                    self.line_matched = true;
+                    return Ok(true);
+                }
+                trace.outcome(Outcome::NoMatch);
+                Ok(false)
+            }
+            RuleKind::All { window, .. } => {
+                let window = u64::from(*window);
+                let state = self.windows.entry(index).or_default();
+                state.parts.resize(compiled.regexes.len(), None);
+                if let Some(u) = compiled.unless.iter().position(|u| u.is_match(text)) {
+                    state.last_veto = Some(line_no);
+                    trace.veto(u);
+                }
+                let mut matched = false;
+                for (i, re) in compiled.regexes.iter().enumerate() {
+                    if !compiled.may_match(i, lowered) {
+                        trace.pattern(i, None);
+                        continue;
+                    }
+                    let caps = re.captures(text);
+                    trace.pattern(i, caps.as_ref().map(|c| (re, c)));
+                    if let Some(caps) = caps {
+                        let at = caps.get(0).map_or(0, |m| m.start());
+                        state.parts[i] = Some(PartHit {
+                            line: line_no,
+                            text: display_text(text, at),
+                            captures: capture_map(re, &caps),
+                        });
+                        matched = true;
+                    }
+                }
+                if !matched {
+                    trace.outcome(Outcome::NoMatch);
+                    return Ok(false);
+                }
+                self.line_matched = true;
+                if state.parts.iter().any(Option::is_none) {
+                    if T::ENABLED {
+                        let missing = state.parts.iter().enumerate();
+                        let missing = missing.filter(|(_, p)| p.is_none()).map(|(i, _)| i);
+                        trace.outcome(Outcome::Waiting(missing.collect()));
+                    }
+                    return Ok(false);
+                }
+                let lines = state.parts.iter().flatten().map(|p| p.line);
+                let (lo, hi) = (lines.clone().min().unwrap_or(0), lines.max().unwrap_or(0));
+                if hi - lo > window {
+                    trace.outcome(Outcome::TooFar { lo, hi });
+                    return Ok(false);
+                }
+                if let Some(v) = state
+                    .last_veto
+                    .filter(|&v| v >= lo.saturating_sub(window) && v <= hi)
+                {
+                    trace.outcome(Outcome::WindowVetoed(v));
+                    return Ok(false);
+                }
+                let mut hits: Vec<PartHit> =
+                    state.parts.iter_mut().filter_map(Option::take).collect();
+                hits.sort_by_key(|h| h.line);
+                for hit in hits {
+                    out.add(rule, hit.line, hit.text, hit.captures);
+                }
+                trace.outcome(Outcome::Fired { lo, hi });
+                Ok(true)
+            }
+        }
+    }
+}
+
+fn capture_map(
+    re: &regex::bytes::Regex,
+    caps: &regex::bytes::Captures<'_>,
+) -> BTreeMap<String, String> {
+    re.capture_names()
+        .flatten()
+        .filter_map(|name| {
+            let m = caps.name(name)?;
+            Some((
+                name.to_owned(),
+                text::truncate(&String::from_utf8_lossy(m.as_bytes()), MAX_CAPTURE_CHARS),
+            ))
+        })
+        .collect()
+}

@@ -1,0 +1,260 @@
+//! The keyword prefilter: which lines may hold work for a rule. One aho-corasick automaton
+//! over the first bytes of every keyword lists a line's keywords (each hit confirmed
+//! against the whole keyword); the buffer scan that finds candidate lines uses whichever
+//! searcher is fastest for the set (see `BufferSearch`). Keywords are searched in a
+//! lower-cased copy of the text, so every searcher can be case-sensitive.
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
+
+/// Up to this many bytes of keyword prefixes the automaton is a DFA, about twice as fast to
+/// search as the contiguous NFA used above it. The DFA takes about 80 bytes per prefix byte
+/// (1,000 generated rules: 11 KB of prefixes, 1.2 MiB; 10,000: 91 KB, 7 MiB), so this bound
+/// keeps it under 6 MiB.
+const DFA_MAX_KEYWORD_BYTES: usize = 72 << 10;
+/// Bytes of distinct prefixes for the buffer-scan DFA of a large keyword set (about
+/// 100 bytes of DFA per byte, so it stays in the CPU cache).
+const SCAN_DFA_MAX_BYTES: usize = 8 << 10;
+/// Shorter scan prefixes would make too many lines candidates.
+const SCAN_PREFIX_MIN: usize = 6;
+/// Teddy (aho-corasick's SIMD searcher) takes at most this many patterns.
+const TEDDY_GROUP_MAX: usize = 64;
+/// Up to this many groups of prefixes the buffers are searched with one Teddy searcher per
+/// group rather than with the automaton. Measured on 100 MB of pipeline log with the
+/// built-in rules' 203 prefixes: the DFA 143 ms, four Teddy groups of sorted prefixes
+/// 73 ms in all (one group of 16: 6 ms; of 64: 21 ms).
+const TEDDY_GROUPS_MAX: usize = 4;
+
+/// The automaton holds keywords cut to this many bytes; a hit is confirmed against the
+/// whole keyword. Long keywords share prefixes, so the automaton shrinks several times
+/// (10,000 generated rules: 605 KB of keywords, 91 KB of prefixes), which makes it
+/// faster to build, smaller, and a DFA for larger rule sets.
+const KEYWORD_PREFIX_BYTES: usize = 16;
+
+/// How buffers are searched for keyword prefixes.
+pub(super) enum BufferSearch {
+    /// The engine's automaton.
+    Automaton,
+    /// SIMD searchers over groups of the sorted prefixes (similar prefixes share a group,
+    /// which keeps Teddy's buckets selective).
+    Teddy(Vec<aho_corasick::packed::Searcher>),
+    /// A small DFA over shorter prefixes, for large keyword sets whose full automaton is a
+    /// slow NFA or a DFA too big for the cache: more lines are candidates, but each is then
+    /// checked with the engine's automaton, and the buffer scan runs at DFA speed.
+    ShortPrefixes(AhoCorasick),
+}
+
+impl BufferSearch {
+    /// Teddy searchers for `prefixes`, if there are few enough and the CPU has the SIMD.
+    fn teddy(prefixes: &[&[u8]]) -> Option<BufferSearch> {
+        let groups = prefixes.len().div_ceil(TEDDY_GROUP_MAX);
+        if prefixes.is_empty() || groups > TEDDY_GROUPS_MAX {
+            return None;
+        }
+        let mut sorted = prefixes.to_vec();
+        sorted.sort_unstable();
+        sorted
+            .chunks(prefixes.len().div_ceil(groups))
+            .map(|group| {
+                aho_corasick::packed::Config::new()
+                    .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+                    .builder()
+                    .extend(group)
+                    .build()
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(BufferSearch::Teddy)
+    }
+
+    /// A DFA over the keywords cut to the longest length (at least `SCAN_PREFIX_MIN`) whose
+    /// distinct prefixes fit in `SCAN_DFA_MAX_BYTES`; None when the engine's automaton
+    /// (over `prefix_bytes` of prefixes) is a DFA itself, which then scans faster (1,000
+    /// generated rules: 1.84 s per GiB, against 1.97 s with short prefixes).
+    fn short_prefixes(keywords: &[&[u8]], prefix_bytes: usize) -> Option<BufferSearch> {
+        if prefix_bytes <= DFA_MAX_KEYWORD_BYTES {
+            return None;
+        }
+        let mut sorted = keywords.to_vec();
+        sorted.sort_unstable();
+        // Sorted, equal prefixes are neighbours: a keyword adds a prefix of length `cap`
+        // unless its neighbour shares that prefix.
+        let shared: Vec<usize> = std::iter::once(0)
+            .chain(
+                sorted
+                    .windows(2)
+                    .map(|w| w[0].iter().zip(w[1]).take_while(|(a, b)| a == b).count()),
+            )
+            .collect();
+        let bytes_at = |cap: usize| -> usize {
+            sorted
+                .iter()
+                .zip(&shared)
+                .enumerate()
+                .filter(|&(i, (k, &common))| {
+                    let own = k.len().min(cap);
+                    i == 0 || own != sorted[i - 1].len().min(cap) || common < own
+                })
+                .map(|(_, (k, _))| k.len().min(cap))
+                .sum()
+        };
+        let cap = (SCAN_PREFIX_MIN..KEYWORD_PREFIX_BYTES)
+            .rev()
+            .find(|&cap| bytes_at(cap) <= SCAN_DFA_MAX_BYTES)?;
+        let mut prefixes: Vec<&[u8]> = sorted.iter().map(|k| &k[..k.len().min(cap)]).collect();
+        prefixes.dedup();
+        AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&prefixes)
+            .ok()
+            .map(BufferSearch::ShortPrefixes)
+    }
+}
+
+/// Keywords and their automaton prefixes, while the engine is built. Keywords are
+/// borrowed from the rules, which the loader has lower-cased.
+#[derive(Default)]
+pub(super) struct KeywordTable<'kb> {
+    index: HashMap<&'kb [u8], usize>,
+    keywords: Vec<&'kb [u8]>,
+    pub targets: Vec<KeywordTargets>,
+    prefix_index: HashMap<&'kb [u8], usize>,
+    prefixes: Vec<&'kb [u8]>,
+    prefix_keywords: Vec<Vec<u32>>,
+}
+
+impl<'kb> KeywordTable<'kb> {
+    /// The slot of keyword `kw`, added on first sight.
+    pub(super) fn slot(&mut self, kw: &'kb str) -> usize {
+        debug_assert!(!kw.bytes().any(|b| b.is_ascii_uppercase()), "{kw}");
+        let kw = kw.as_bytes();
+        if let Some(&slot) = self.index.get(kw) {
+            return slot;
+        }
+        let slot = self.keywords.len();
+        let prefix = &kw[..kw.len().min(KEYWORD_PREFIX_BYTES)];
+        let prefix_slot = *self.prefix_index.entry(prefix).or_insert_with(|| {
+            self.prefixes.push(prefix);
+            self.prefix_keywords.push(Vec::new());
+            self.prefixes.len() - 1
+        });
+        self.prefix_keywords[prefix_slot].push(slot as u32);
+        self.index.insert(kw, slot);
+        self.keywords.push(kw);
+        self.targets.push(KeywordTargets::default());
+        slot
+    }
+}
+
+/// What a keyword stands for.
+#[derive(Clone, Debug, Default)]
+pub(super) struct KeywordTargets {
+    pub rules: Vec<u32>,
+    pub error_marker: bool,
+}
+
+/// The automaton and the buffer searcher over every keyword.
+pub(super) struct Prefilter<'kb> {
+    /// The prefix of every keyword, searched over a lower-cased line to list its keywords.
+    automaton: AhoCorasick,
+    /// How the scanner finds the next keyword in a lower-cased buffer.
+    pub(super) buffer_search: BufferSearch,
+    /// Every keyword, lower-cased.
+    keywords: Vec<&'kb [u8]>,
+    /// For each prefix of the automaton, the keywords that start with it.
+    prefix_keywords: Vec<Vec<u32>>,
+    /// For each keyword, what it stands for.
+    targets: Vec<KeywordTargets>,
+}
+
+impl<'kb> Prefilter<'kb> {
+    pub(super) fn new(keywords: KeywordTable<'kb>) -> Prefilter<'kb> {
+        let KeywordTable {
+            keywords,
+            targets,
+            prefixes,
+            prefix_keywords,
+            ..
+        } = keywords;
+        let prefix_bytes: usize = prefixes.iter().map(|p| p.len()).sum();
+        let kind = if prefix_bytes <= DFA_MAX_KEYWORD_BYTES {
+            AhoCorasickKind::DFA
+        } else {
+            AhoCorasickKind::ContiguousNFA
+        };
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(kind))
+            .build(&prefixes)
+            .expect("keywords are plain literals");
+        let buffer_search = BufferSearch::teddy(&prefixes)
+            .or_else(|| BufferSearch::short_prefixes(&keywords, prefix_bytes))
+            .unwrap_or(BufferSearch::Automaton);
+        Prefilter {
+            automaton,
+            buffer_search,
+            keywords,
+            prefix_keywords,
+            targets,
+        }
+    }
+
+    /// Where the next keyword prefix at or after `pos` starts in `lowered` (a lower-cased
+    /// buffer), or `usize::MAX`. `groups` remembers each Teddy group's next hit between
+    /// calls on the same buffer (clear it for a new buffer).
+    pub(super) fn next_hit(
+        &self,
+        lowered: &[u8],
+        pos: usize,
+        groups: &mut Vec<Option<usize>>,
+    ) -> usize {
+        match &self.buffer_search {
+            BufferSearch::Automaton => self
+                .automaton
+                .find(Input::new(lowered).span(pos..lowered.len()))
+                .map_or(usize::MAX, |m| m.start()),
+            BufferSearch::ShortPrefixes(dfa) => dfa
+                .find(Input::new(lowered).span(pos..lowered.len()))
+                .map_or(usize::MAX, |m| m.start()),
+            BufferSearch::Teddy(searchers) => {
+                groups.resize(searchers.len(), None);
+                let mut first = usize::MAX;
+                for (searcher, next) in searchers.iter().zip(groups.iter_mut()) {
+                    if next.is_none_or(|at| at < pos) {
+                        let span = aho_corasick::Span::from(pos..lowered.len());
+                        *next = Some(
+                            searcher
+                                .find_in(lowered, span)
+                                .map_or(usize::MAX, |m| m.start()),
+                        );
+                    }
+                    first = first.min(next.unwrap_or(usize::MAX));
+                }
+                first
+            }
+        }
+    }
+
+    /// Calls `found` with each keyword of `lowered` (a lower-cased line), where it starts,
+    /// and what it stands for.
+    pub(super) fn keyword_hits(
+        &self,
+        lowered: &[u8],
+        mut found: impl FnMut(u32, usize, &KeywordTargets),
+    ) {
+        for m in self.automaton.find_overlapping_iter(lowered) {
+            let rest = &lowered[m.start()..];
+            for &kw in &self.prefix_keywords[m.pattern().as_usize()] {
+                if rest.starts_with(self.keywords[kw as usize]) {
+                    found(kw, m.start(), &self.targets[kw as usize]);
+                }
+            }
+        }
+    }
+
+    /// Keyword number `index` (lower-cased).
+    pub(super) fn keyword(&self, index: u32) -> &'kb str {
+        std::str::from_utf8(self.keywords[index as usize]).unwrap_or_default()
+    }
+}

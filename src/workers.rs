@@ -1,0 +1,73 @@
+//! One small worker pool, for loading the pieces of a big rule file and for scanning
+//! several log files at once: scoped threads take the next item from a shared counter, so
+//! a slow item never holds up the others, and the results come back in item order.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+/// Runs `work` on every item on up to `threads` threads (`None`: one per core), each
+/// thread with its own state from `init` (a scanner and its buffers, say). Returns the
+/// results in the order of `items`, whatever order they finished in.
+pub fn map_in_order<I, S, R>(
+    items: &[I],
+    threads: Option<usize>,
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, &I) -> R + Sync,
+) -> Vec<R>
+where
+    I: Sync,
+    R: Send,
+{
+    let workers = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .min(items.len())
+        .max(1);
+    if workers == 1 {
+        let mut state = init();
+        return items.iter().map(|item| work(&mut state, item)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let mut state = init();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let result = work(&mut state, item);
+                    results.lock().unwrap_or_else(PoisonError::into_inner)[i] = Some(result);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+        .into_iter()
+        .map(|r| r.expect("every item is done"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_come_back_in_item_order() {
+        let items: Vec<u64> = (0..100).collect();
+        for threads in [None, Some(1), Some(3), Some(200)] {
+            let out = map_in_order(
+                &items,
+                threads,
+                || 0u64,
+                |seen, &x| {
+                    *seen += 1;
+                    x * 2
+                },
+            );
+            assert_eq!(out, items.iter().map(|x| x * 2).collect::<Vec<_>>());
+        }
+        assert!(map_in_order(&[] as &[u8], None, || (), |(), _| 0).is_empty());
+    }
+}

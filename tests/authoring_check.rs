@@ -4,7 +4,6 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -24,7 +23,7 @@ fn root(files: &[(&str, &str)]) -> TempDir {
 
 /// Runs `arm-kb check` in `dir` (so file names are short and stable) without colour.
 fn check(dir: &Path, extra: &[&str]) -> (i32, String) {
-    let mut cmd = Command::cargo_bin("arm-kb").unwrap();
+    let mut cmd = crate::util::arm_kb();
     cmd.current_dir(dir)
         .args(["--color", "never", "check"])
         .args(extra);

@@ -3,7 +3,6 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -56,7 +55,7 @@ struct Run {
 
 /// Runs the binary in `dir` without colour.
 fn run(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
-    let mut cmd = Command::cargo_bin("arm-kb").unwrap();
+    let mut cmd = crate::util::arm_kb();
     cmd.current_dir(dir).args(["--color", "never"]).args(args);
     for var in ["ARM_KB_PATH", "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE"] {
         cmd.env_remove(var);

@@ -16,7 +16,7 @@ const WIF_LOG: &str = "tests/fixtures/wif-subject-powershell.log";
 /// The binary, run from the crate root, with no colour or root settings from the caller's
 /// environment leaking in.
 fn arm_kb() -> Command {
-    let mut cmd = Command::cargo_bin("arm-kb").unwrap();
+    let mut cmd = crate::util::arm_kb();
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
     for var in ["ARM_KB_PATH", "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE"] {
         cmd.env_remove(var);

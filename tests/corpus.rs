@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 const NONE: &str = "none";
@@ -64,8 +63,7 @@ fn read_labels(dir: &Path) -> Vec<Case> {
 
 /// The top finding's article, or `none`.
 fn top_finding(log: &Path) -> String {
-    let output = Command::cargo_bin("arm-kb")
-        .unwrap()
+    let output = crate::util::arm_kb()
         .args(["--color", "never", "match", "--format", "json"])
         .arg(log)
         .output()

@@ -81,25 +81,7 @@ fn generated_log(kb: &KnowledgeBase) -> Vec<u8> {
 
 /// The lines each rule fires on, by the book.
 fn naive(kb: &KnowledgeBase, log: &[u8]) -> BTreeMap<String, Vec<u64>> {
-    let mut fired: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    let lines: Vec<Vec<u8>> = log
-        .split(|&b| b == b'\n')
-        .map(|raw| arm_kb::matcher::normalize_line(raw).into_owned())
-        .collect();
-    for rule in single_line_rules(kb) {
-        let compiled = rule.compiled().expect("built-in rules compile");
-        for (i, text) in lines.iter().enumerate() {
-            if compiled.regexes.iter().any(|re| re.is_match(text))
-                && !compiled.unless.iter().any(|re| re.is_match(text))
-            {
-                fired
-                    .entry(rule.id.to_string())
-                    .or_default()
-                    .push(i as u64 + 1);
-            }
-        }
-    }
-    fired
+    crate::util::oracle::fired_lines(single_line_rules(kb), log)
 }
 
 fn single_line_rules(kb: &KnowledgeBase) -> impl Iterator<Item = &Rule> {

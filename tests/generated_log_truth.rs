@@ -96,30 +96,10 @@ fn scanned(kb: &KnowledgeBase, log: &[u8], buffer_size: usize) -> Fired {
         .collect()
 }
 
-/// By the book: every line, `\r` and ANSI escapes removed, every rule whose keyword occurs
-/// (in any ASCII case) and whose regex matches.
+/// By the book: every line as the rules see it, every rule whose keyword occurs (in any
+/// ASCII case) and whose regex matches.
 fn naive(kb: &KnowledgeBase, log: &[u8]) -> BTreeMap<String, Vec<u64>> {
-    let compiled: Vec<_> = kb.rules.iter().map(|r| r.compiled().unwrap()).collect();
-    let finders: Vec<Vec<memchr::memmem::Finder>> = kb
-        .rules
-        .iter()
-        .map(|r| r.keywords.iter().map(memchr::memmem::Finder::new).collect())
-        .collect();
-    let mut fired: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for (i, raw) in log.split(|&b| b == b'\n').enumerate() {
-        let text = arm_kb::matcher::normalize_line(raw);
-        let lower = text.to_ascii_lowercase();
-        for ((rule, c), finders) in kb.rules.iter().zip(&compiled).zip(&finders) {
-            let keyword = finders.iter().any(|f| f.find(&lower).is_some());
-            if keyword && c.regexes.iter().any(|re| re.is_match(&text)) {
-                fired
-                    .entry(rule.id.to_string())
-                    .or_default()
-                    .push(i as u64 + 1);
-            }
-        }
-    }
-    fired
+    crate::util::oracle::fired_lines(&kb.rules, log)
 }
 
 #[test]

@@ -16,7 +16,7 @@ const ARTICLE: &str = "sp-secret-expired";
 const PANIC_EXIT: i32 = 101;
 
 fn arm_kb() -> Command {
-    let mut cmd = Command::cargo_bin("arm-kb").expect("the binary is built");
+    let mut cmd = crate::util::arm_kb();
     cmd.env_remove("ARM_KB_PATH").env("NO_COLOR", "1");
     cmd
 }

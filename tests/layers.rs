@@ -154,3 +154,22 @@ fn the_check_sees_a_wrong_way_use() {
     );
     assert!(layer("matcher") < layer("render"));
 }
+
+#[test]
+fn every_test_file_is_a_module_of_the_integration_binary() {
+    // Cargo.toml turns test discovery off: a file missing here would never run.
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let root = fs::read_to_string(tests.join("integration.rs")).unwrap();
+    for entry in fs::read_dir(&tests).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        if path.extension().is_some_and(|e| e == "rs") && stem != "integration" {
+            assert!(
+                root.contains(&format!("mod {stem};")),
+                "tests/{stem}.rs is not a module of tests/integration.rs"
+            );
+        }
+    }
+}

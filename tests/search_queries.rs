@@ -6,7 +6,6 @@ use std::sync::OnceLock;
 
 use arm_kb::kb::{KnowledgeBase, RootSelection};
 use arm_kb::search::SearchIndex;
-use assert_cmd::Command;
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -73,8 +72,7 @@ const BROKEN_QUERIES: &[&str] = &[
 ];
 
 fn search(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("arm-kb")
-        .unwrap()
+    let out = crate::util::arm_kb()
         .env_remove("ARM_KB_PATH")
         .arg("search")
         .args(args)

@@ -4,13 +4,14 @@
 //! written from the documented semantics finds. This guards the scanner's fast path
 //! (prefilter over whole buffers, in-place ANSI removal, line counting, context lines).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use arm_kb::kb::{KnowledgeBase, RootFiles, RootLocation};
 use arm_kb::matcher::{Engine, FindingSet, ScanOptions};
-use arm_kb::rules::RuleKind;
 use arm_kb::source::SourceFile;
+
+use crate::util::oracle::reference;
 use proptest::prelude::*;
 
 const ARTICLES: [&str; 3] = ["first", "second", "third"];
@@ -236,114 +237,6 @@ fn summarize(set: FindingSet, kb: &KnowledgeBase) -> Summary {
             (f.article.as_str().to_owned(), (evidence, f.evidence_total))
         })
         .collect()
-}
-
-/// A naive matcher: split on `\n`, remove ANSI codes, drop a trailing `\r`, and run every
-/// rule on every line (a rule with explicit keywords only on lines holding one of them;
-/// derived keywords are an optimisation and must not change results). A line is
-/// "explained" when a rule fires on it (a window signature: when it completes).
-fn reference(kb: &KnowledgeBase, log: &[u8]) -> FindingSet {
-    let mut lines: Vec<&[u8]> = log.split(|&b| b == b'\n').collect();
-    if log.is_empty() || log.ends_with(b"\n") {
-        lines.pop();
-    }
-    let last_line = lines.len() as u64;
-    let mut set = FindingSet::new(None);
-    #[derive(Default)]
-    struct Window {
-        parts: Vec<Option<(u64, BTreeMap<String, String>)>>,
-        last_veto: Option<u64>,
-    }
-    let mut windows: HashMap<usize, Window> = HashMap::new();
-    let captures = |re: &regex::bytes::Regex, text: &[u8]| -> BTreeMap<String, String> {
-        let caps = re.captures(text).expect("the regex matched");
-        re.capture_names()
-            .flatten()
-            .filter_map(|n| {
-                let m = caps.name(n)?;
-                Some((
-                    n.to_owned(),
-                    String::from_utf8_lossy(m.as_bytes()).into_owned(),
-                ))
-            })
-            .collect()
-    };
-    for (i, raw) in lines.iter().enumerate() {
-        let line_no = i as u64 + 1;
-        // Escape codes go first: a line ending in CR + "erase line" still ends in CR.
-        // The one line normalizer (escapes, then a trailing CR): the scanner strips whole
-        // buffers in place, this strips one line at a time.
-        let normalized = arm_kb::matcher::normalize_line(raw);
-        let text: &[u8] = &normalized;
-        let lower = text.to_ascii_lowercase();
-        // Rules with keywords first, then the keyword-less ones, which the engine tries
-        // only on lines no keyword rule explained (src/matcher/mod.rs).
-        let (with_keywords, without): (Vec<usize>, Vec<usize>) =
-            (0..kb.rules.len()).partition(|&i| !kb.rules[i].keywords.is_empty());
-        let mut explained_by_keyword_rule = false;
-        for index in with_keywords.into_iter().chain(without) {
-            let rule = &kb.rules[index];
-            if rule.keywords.is_empty() && explained_by_keyword_rule {
-                continue;
-            }
-            if !rule.keywords_derived
-                && !rule
-                    .keywords
-                    .iter()
-                    .any(|k| lower.windows(k.len()).any(|w| w == k.as_bytes()))
-            {
-                continue;
-            }
-            let compiled = rule.compiled().expect("generated rules compile");
-            let vetoed = compiled.unless.iter().any(|u| u.is_match(text));
-            match &rule.kind {
-                RuleKind::Patterns(_) => {
-                    if let Some(re) = compiled.regexes.iter().find(|re| re.is_match(text))
-                        && !vetoed
-                    {
-                        explained_by_keyword_rule |= !rule.keywords.is_empty();
-                        set.add(rule, line_no, String::new(), captures(re, text));
-                    }
-                }
-                RuleKind::All { window, .. } => {
-                    let window = u64::from(*window);
-                    let state = windows.entry(index).or_default();
-                    state.parts.resize(compiled.regexes.len(), None);
-                    if vetoed {
-                        state.last_veto = Some(line_no);
-                    }
-                    let mut matched = false;
-                    for (p, re) in compiled.regexes.iter().enumerate() {
-                        if re.is_match(text) {
-                            state.parts[p] = Some((line_no, captures(re, text)));
-                            matched = true;
-                        }
-                    }
-                    if !matched || state.parts.iter().any(Option::is_none) {
-                        continue;
-                    }
-                    let lines = || state.parts.iter().flatten().map(|p| p.0);
-                    let (lo, hi) = (lines().min().unwrap(), lines().max().unwrap());
-                    if hi - lo > window
-                        || state
-                            .last_veto
-                            .is_some_and(|v| v >= lo.saturating_sub(window) && v <= hi)
-                    {
-                        continue;
-                    }
-                    let mut hits: Vec<_> =
-                        state.parts.iter_mut().filter_map(Option::take).collect();
-                    hits.sort_by_key(|h| h.0);
-                    explained_by_keyword_rule |= !rule.keywords.is_empty();
-                    for (line, caps) in hits {
-                        set.add(rule, line, String::new(), caps);
-                    }
-                }
-            }
-        }
-    }
-    set.stats.lines = last_line;
-    set
 }
 
 /// The reference's context line numbers for an evidence line: like grep, up to N lines

@@ -54,7 +54,7 @@ impl Root {
 
     /// `arm-kb --no-builtin --kb ROOT ARGS...`
     fn arm_kb(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::cargo_bin("arm-kb").unwrap();
+        let mut cmd = crate::util::arm_kb();
         cmd.env_remove("ARM_KB_PATH")
             .env("NO_COLOR", "1")
             .arg("--no-builtin")
@@ -220,7 +220,7 @@ fn a_kb_folder_that_is_a_link_out_of_the_root_is_not_followed() {
     let root = tempfile::tempdir().unwrap();
     symlink(outside.path().join("kb"), root.path().join("kb")).unwrap();
     let (code, stdout, stderr) = run({
-        let mut cmd = Command::cargo_bin("arm-kb").unwrap();
+        let mut cmd = crate::util::arm_kb();
         cmd.env_remove("ARM_KB_PATH")
             .args(["--no-builtin", "--kb"])
             .arg(root.path())
@@ -241,7 +241,7 @@ fn a_root_reached_through_a_link_still_loads() {
     let links = tempfile::tempdir().unwrap();
     let link = links.path().join("kb-root");
     symlink(root.path(), &link).unwrap();
-    let mut cmd = Command::cargo_bin("arm-kb").unwrap();
+    let mut cmd = crate::util::arm_kb();
     cmd.env_remove("ARM_KB_PATH")
         .args(["--no-builtin", "--kb"])
         .arg(&link)
@@ -448,8 +448,7 @@ fn unreadable_roots_are_errors_naming_the_path() {
     let empty = dir.path().join("empty");
     fs::create_dir(&empty).unwrap();
     for root in [&missing, &file, &empty] {
-        Command::cargo_bin("arm-kb")
-            .unwrap()
+        crate::util::arm_kb()
             .env_remove("ARM_KB_PATH")
             .arg("--kb")
             .arg(root)
@@ -459,8 +458,7 @@ fn unreadable_roots_are_errors_naming_the_path() {
             .stderr(predicate::str::contains(root.display().to_string()));
     }
     // The same through ARM_KB_PATH, with empty entries around it.
-    Command::cargo_bin("arm-kb")
-        .unwrap()
+    crate::util::arm_kb()
         .env("ARM_KB_PATH", format!("::{}:", missing.display()))
         .arg("list")
         .assert()

@@ -148,6 +148,17 @@ impl<'kb> Engine<'kb> {
         &self.kb.rules[index as usize]
     }
 
+    /// Which buffer scan the prefilter uses: `teddy`, `automaton` or `short-prefixes`
+    /// (for tests that must reach each one).
+    #[doc(hidden)]
+    pub fn buffer_search_kind(&self) -> &'static str {
+        match self.prefilter.buffer_search {
+            prefilter::BufferSearch::Teddy(_) => "teddy",
+            prefilter::BufferSearch::Automaton => "automaton",
+            prefilter::BufferSearch::ShortPrefixes(_) => "short-prefixes",
+        }
+    }
+
     /// Compiles every rule now (for `check`), returning the failures.
     pub fn compile_all(&self) -> Vec<Diagnostic> {
         self.kb

@@ -235,14 +235,7 @@ impl<'a, W: Write> Narrative<'a, W> {
             self.quiet_candidates += 1;
             return Ok(());
         }
-        self.shown_lines += 1;
-        let ln = style::LINE_NO;
-        writeln!(
-            self.out,
-            "{ln}line {}:{ln:#} {}",
-            events.line,
-            shown(&events.text)
-        )?;
+        self.line_header(&events)?;
         // In the order the rule lists its keywords.
         for kw in &self.rule.keywords {
             if let Some((_, at)) = events.keywords.iter().find(|(k, _)| k == kw) {
@@ -256,6 +249,18 @@ impl<'a, W: Write> Narrative<'a, W> {
             RuleKind::Patterns(_) => self.patterns_line(&events),
             RuleKind::All { window, .. } => self.window_line(&events, u64::from(window)),
         }
+    }
+
+    /// `line N: text`, for a line worth showing.
+    fn line_header(&mut self, events: &LineEvents) -> io::Result<()> {
+        self.shown_lines += 1;
+        let ln = style::LINE_NO;
+        writeln!(
+            self.out,
+            "{ln}line {}:{ln:#} {}",
+            events.line,
+            shown(&events.text)
+        )
     }
 
     fn print_captures(&mut self, caps: &BTreeMap<String, String>) -> io::Result<()> {
@@ -339,14 +344,8 @@ impl<'a, W: Write> Narrative<'a, W> {
             return Ok(());
         };
         self.hidden[i].get_or_insert(events.line);
-        self.shown_lines += 1;
-        let (ln, bad) = (style::LINE_NO, style::WARNING);
-        writeln!(
-            self.out,
-            "{ln}line {}:{ln:#} {}",
-            events.line,
-            shown(&events.text)
-        )?;
+        self.line_header(events)?;
+        let bad = style::WARNING;
         writeln!(
             self.out,
             "  {} {} would match, but no keyword is on this line\n  {bad}→ skipped by the prefilter: add a keyword this line contains{bad:#}\n",

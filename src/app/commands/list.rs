@@ -1,49 +1,78 @@
 use std::io::Write;
 
-use serde_json::json;
+use serde::Serialize;
 
 use super::{CommandError, ExitStatus, load_kb};
 use crate::app::args::{GlobalArgs, ListArgs, OutputFormat};
+use arm_kb::ids::{ArticleId, RuleId};
 use arm_kb::render::evidence::severity_style;
 use arm_kb::render::style;
+use arm_kb::rules::Severity;
 use arm_kb::text;
+
+// `list --format json`. Fields are in alphabetical order: the key order of the JSON.
+
+#[derive(Serialize)]
+struct Articles<'a> {
+    articles: Vec<ArticleEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct ArticleEntry<'a> {
+    id: &'a ArticleId,
+    rules: Vec<&'a RuleId>,
+    tags: &'a [String],
+    title: &'a str,
+}
+
+#[derive(Serialize)]
+struct Rules<'a> {
+    rules: Vec<RuleEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct RuleEntry<'a> {
+    article: &'a ArticleId,
+    file: &'a str,
+    id: &'a RuleId,
+    keywords: &'a [String],
+    line: usize,
+    priority: u8,
+    severity: Severity,
+}
 
 pub fn run(global: &GlobalArgs, args: &ListArgs) -> Result<ExitStatus, CommandError> {
     let kb = load_kb(global)?;
     let mut out = anstream::stdout().lock();
     match (args.rules, args.format) {
         (false, OutputFormat::Json) => {
-            let articles: Vec<_> = kb
+            let articles = kb
                 .articles
                 .values()
-                .map(|a| {
-                    json!({
-                        "id": a.id,
-                        "title": a.title,
-                        "tags": a.tags,
-                        "rules": kb.rules_for(&a.id).map(|r| &r.id).collect::<Vec<_>>(),
-                    })
+                .map(|a| ArticleEntry {
+                    id: &a.id,
+                    rules: kb.rules_for(&a.id).map(|r| &r.id).collect(),
+                    tags: &a.tags,
+                    title: &a.title,
                 })
                 .collect();
-            super::write_json(&mut out, &json!({ "articles": articles }))?;
+            super::write_json(&mut out, &Articles { articles })?;
         }
         (true, OutputFormat::Json) => {
-            let rules: Vec<_> = kb
+            let rules = kb
                 .rules
                 .iter()
-                .map(|r| {
-                    json!({
-                        "id": r.id,
-                        "article": r.article,
-                        "severity": r.severity,
-                        "priority": r.priority,
-                        "keywords": r.keywords,
-                        "file": r.span.source.name,
-                        "line": r.span.start().line,
-                    })
+                .map(|r| RuleEntry {
+                    article: &r.article,
+                    file: &r.span.source.name,
+                    id: &r.id,
+                    keywords: &r.keywords,
+                    line: r.span.start().line,
+                    priority: r.priority,
+                    severity: r.severity,
                 })
                 .collect();
-            super::write_json(&mut out, &json!({ "rules": rules }))?;
+            super::write_json(&mut out, &Rules { rules })?;
         }
         (false, OutputFormat::Text) => {
             let width = kb

@@ -52,7 +52,7 @@ pub fn run(cli: Cli) -> ExitStatus {
 
 /// Writes one pretty-printed JSON document and a newline: the `--format json` of every
 /// command.
-pub fn write_json(out: &mut dyn Write, value: &serde_json::Value) -> io::Result<()> {
+pub fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)?;
     writeln!(out)
 }

@@ -1,12 +1,28 @@
 use std::io::Write;
 
-use serde_json::json;
+use serde::Serialize;
 
 use super::{CommandError, ExitStatus, load_kb};
 use crate::app::args::{GlobalArgs, OutputFormat, SearchArgs};
 use arm_kb::render::style;
 use arm_kb::search::{SearchHit, SearchIndex};
 use arm_kb::text;
+
+// `search --format json`. Fields are in alphabetical order: the key order of the JSON.
+
+#[derive(Serialize)]
+struct Hits<'a> {
+    hits: Vec<Hit<'a>>,
+}
+
+#[derive(Serialize)]
+struct Hit<'a> {
+    article: &'a str,
+    /// The search relevance, as JSON has always written it (an f64).
+    score: f64,
+    snippet: &'a str,
+    title: &'a str,
+}
 
 pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<ExitStatus, CommandError> {
     let kb = load_kb(global)?;
@@ -16,11 +32,16 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<ExitStatus, Command
     let mut out = anstream::stdout().lock();
     match args.format {
         OutputFormat::Json => {
-            let hits: Vec<_> = hits
+            let hits = hits
                 .iter()
-                .map(|h| json!({"article": h.article, "title": h.title, "score": h.score, "snippet": h.snippet}))
+                .map(|h| Hit {
+                    article: &h.article,
+                    score: f64::from(h.score),
+                    snippet: &h.snippet,
+                    title: &h.title,
+                })
                 .collect();
-            super::write_json(&mut out, &json!({ "hits": hits }))?;
+            super::write_json(&mut out, &Hits { hits })?;
         }
         OutputFormat::Text => {
             if hits.is_empty() {

@@ -137,28 +137,41 @@ impl Diagnostic {
         renderer.render(&[group])
     }
 
-    pub fn to_json(&self) -> serde_json::Value {
+    /// The diagnostic as `check --format json` writes it.
+    pub fn json(&self) -> DiagnosticJson<'_> {
         let (file, line, column) = match (&self.span, &self.file) {
             (Some(span), _) => {
                 let lc = span.start();
                 (
-                    Some(span.source.name.clone()),
+                    Some(span.source.name.as_str()),
                     Some(lc.line),
                     Some(lc.column),
                 )
             }
-            (None, file) => (file.clone(), None, None),
+            (None, file) => (file.as_deref(), None, None),
         };
-        serde_json::json!({
-            "severity": self.severity,
-            "code": self.code,
-            "message": self.message,
-            "file": file,
-            "line": line,
-            "column": column,
-            "hint": self.hint,
-        })
+        DiagnosticJson {
+            code: self.code,
+            column,
+            file,
+            hint: self.hint.as_deref(),
+            line,
+            message: &self.message,
+            severity: self.severity,
+        }
     }
+}
+
+/// A diagnostic in `check --format json` (fields in alphabetical order: the key order).
+#[derive(Debug, Serialize)]
+pub struct DiagnosticJson<'a> {
+    pub code: &'a str,
+    pub column: Option<usize>,
+    pub file: Option<&'a str>,
+    pub hint: Option<&'a str>,
+    pub line: Option<usize>,
+    pub message: &'a str,
+    pub severity: DiagnosticSeverity,
 }
 
 fn prev_char_boundary(text: &str, mut i: usize) -> usize {

@@ -3,14 +3,22 @@
 use std::io::{self, Write};
 
 use annotate_snippets::Renderer;
-use serde_json::json;
+use serde::Serialize;
 
 use super::{CommandError, ExitStatus, root_selection};
 use crate::app::args::{CheckArgs, GlobalArgs, OutputFormat};
 use arm_kb::authoring::lint::{CheckReport, check};
-use arm_kb::diagnostics::DiagnosticSeverity;
+use arm_kb::diagnostics::{Diagnostic, DiagnosticJson, DiagnosticSeverity};
 use arm_kb::render::style;
 use arm_kb::text;
+
+/// `check --format json` (fields in alphabetical order: the key order of the JSON).
+#[derive(Serialize)]
+struct CheckJson<'a> {
+    diagnostics: Vec<DiagnosticJson<'a>>,
+    errors: usize,
+    warnings: usize,
+}
 
 pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitStatus, CommandError> {
     let report = check(&root_selection(global));
@@ -19,11 +27,11 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitStatus, CommandE
     let mut out = anstream::stdout().lock();
     match args.format {
         OutputFormat::Json => {
-            let value = json!({
-                "diagnostics": report.diagnostics.iter().map(|d| d.to_json()).collect::<Vec<_>>(),
-                "errors": errors,
-                "warnings": warnings,
-            });
+            let value = CheckJson {
+                diagnostics: report.diagnostics.iter().map(Diagnostic::json).collect(),
+                errors,
+                warnings,
+            };
             super::write_json(&mut out, &value)?;
         }
         OutputFormat::Text => write_text(&mut out, &report, errors, warnings)?,

@@ -14,7 +14,7 @@ Prints the per-label table, the totals and the list of misses. Standard library 
 (Python 3.11+ for tomllib).
 
 Examples:
-    scripts/score_corpus.py --bin /work/bin/arm-kb-base
+    scripts/score_corpus.py --bin target/release/arm-kb
     scripts/score_corpus.py --bin target/release/arm-kb --root .
     scripts/score_corpus.py --json > score.json
 """

@@ -15,6 +15,7 @@ mod generated_log_truth;
 mod hostile_input;
 mod layers;
 mod output_formats;
+mod real_corpus;
 mod search_quality;
 mod search_queries;
 mod streaming_property;

@@ -23,8 +23,16 @@ fn embed_catalog() -> Vec<u8> {
         let table: toml::Table =
             toml::from_str(&text).unwrap_or_else(|e| panic!("catalog/{name} does not parse: {e}"));
         for (id, entry) in table {
-            let wanted = entry.get("article").is_some()
-                || entry.get("kind").and_then(|k| k.as_str()) == Some("wrapper");
+            // An entry whose article is not in kb/ would find nothing: left out, said.
+            let article = entry.get("article").and_then(|a| a.as_str());
+            if let Some(a) = article.filter(|a| !Path::new("kb").join(format!("{a}.md")).exists()) {
+                println!(
+                    "cargo:warning=catalog/{name}: `{id}` names article `{a}`, which kb/ does not have; left out of the binary"
+                );
+                continue;
+            }
+            let wanted =
+                article.is_some() || entry.get("kind").and_then(|k| k.as_str()) == Some("wrapper");
             if wanted {
                 kept.insert(id);
             }

@@ -200,6 +200,10 @@ pub fn compile(text: &str, names: &[String]) -> Compiled {
         match tok {
             Tok::Lit(s) => re.push_str(&escape(s)),
             Tok::Space => re.push_str(SPACE),
+            // The quote closing a last placeholder ends its capture: required there.
+            Tok::Quote if trailing && i > 0 && matches!(toks[i - 1], Tok::Arg(_)) => {
+                re.push_str(QUOTE.strip_suffix('?').unwrap_or(QUOTE));
+            }
             Tok::Quote => re.push_str(QUOTE),
             Tok::Punct(p) if trailing => {
                 re.push_str(p);
@@ -217,7 +221,8 @@ pub fn compile(text: &str, names: &[String]) -> Compiled {
         match tok {
             Tok::Lit(_) | Tok::Space | Tok::Quote | Tok::Punct(_) => {}
             Tok::Arg(n) => {
-                let body = if trailing {
+                let quoted = matches!(toks.get(i + 1), Some(Tok::Quote));
+                let body = if trailing && !quoted {
                     ".*"
                 } else if leading {
                     r"\S+"
@@ -301,6 +306,69 @@ pub fn bare_key(key: &str) -> Compiled {
         keywords: vec![key.to_ascii_lowercase()],
         args: 0,
     }
+}
+
+/// `text` with its placeholders replaced by `args` (argument `i` by `args[i]`), the
+/// way a task prints it: for tests and examples.
+pub fn render(text: &str, args: &[String]) -> String {
+    let mut out = String::new();
+    for tok in tokenize_raw(text) {
+        match tok {
+            Raw::Text(s) => out.push_str(&s),
+            Raw::Arg(n) => out.push_str(args.get(n).map_or("", String::as_str)),
+        }
+    }
+    out
+}
+
+enum Raw {
+    Text(String),
+    Arg(usize),
+}
+
+/// The text split at its placeholders, everything else kept as written.
+fn tokenize_raw(text: &str) -> Vec<Raw> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (skip, arg) = placeholder_at(rest);
+        match arg {
+            Some((len, n)) => {
+                out.push(Raw::Arg(n.unwrap_or_else(|| {
+                    out.iter().filter(|r| matches!(r, Raw::Arg(_))).count()
+                })));
+                rest = &rest[len..];
+            }
+            None => {
+                let c = rest[..skip].to_owned();
+                out.push(Raw::Text(c));
+                rest = &rest[skip..];
+            }
+        }
+    }
+    out
+}
+
+/// At the start of `s`: a placeholder (its byte length and index, `None` for positional),
+/// or the byte length of the first character.
+fn placeholder_at(s: &str) -> (usize, Option<(usize, Option<usize>)>) {
+    let first = s.chars().next().map_or(1, char::len_utf8);
+    let b = s.as_bytes();
+    if b[0] == b'%' && b.len() > 1 && b"sdifjoOvqwxXgeT".contains(&b[1]) {
+        return (2, Some((2, None)));
+    }
+    if b[0] == b'{' {
+        if let Some(close) = s.find('}') {
+            let inner = &s[1..close];
+            if let Ok(n) = inner.parse::<usize>() {
+                return (close + 1, Some((close + 1, Some(n))));
+            }
+            if inner.is_empty() {
+                return (close + 1, Some((close + 1, None)));
+            }
+        }
+    }
+    (first, None)
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use crate::source::{SharedSource, SourceFile, SourceSpan};
 pub struct Text {
     pub locale: String,
     pub text: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub source: String,
 }
 
@@ -62,12 +62,17 @@ pub struct Message {
 #[derive(Clone, Debug, Deserialize)]
 pub struct Code {
     pub code: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub description: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub source: String,
+}
+
+/// A string field that may be `null`.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
 /// The whole catalog.

@@ -11,8 +11,8 @@ use crate::diagnostics::Diagnostic;
 use crate::ids::ArticleId;
 use crate::kb::Article;
 use crate::rules::messages::{
-    CODE_PRIORITY, ENTRA_GENERIC_ARTICLE, ENTRA_GENERIC_PRIORITY, Enrich, MESSAGE_PRIORITY, Parts,
-    message_patterns, pattern, rule_id,
+    CODE_PRIORITY, ENTRA_GENERIC_ARTICLE, ENTRA_GENERIC_PRIORITY, Enrich, Parts, message_patterns,
+    message_priority, pattern, rule_id,
 };
 use crate::rules::{Rule, RuleKind};
 use crate::source::{SourceFile, SourceSpan};
@@ -105,6 +105,9 @@ pub fn apply(
 
     let mut taken: HashSet<String> = rules.iter().map(|r| r.id.as_str().to_owned()).collect();
     if input.message_rules {
+        // One rule per key and article: task copies ship the same key (and mostly the
+        // same texts) in many components; their texts are matched once.
+        let mut groups: BTreeMap<(String, &str), Vec<&crate::catalog::Message>> = BTreeMap::new();
         for m in &catalog.messages {
             let Class::Article(article) = &m.class else {
                 continue;
@@ -116,8 +119,7 @@ pub fn apply(
                 .span
                 .clone()
                 .unwrap_or_else(|| SourceSpan::new(&SourceFile::new("builtin:catalog", ""), 0..0));
-            let Some(article_id) = ArticleId::parse(article).filter(|a| articles.contains_key(a))
-            else {
+            if !ArticleId::parse(article).is_some_and(|a| articles.contains_key(&a)) {
                 diags.push(
                     Diagnostic::error(
                         "unknown-article",
@@ -126,20 +128,47 @@ pub fn apply(
                     .at(span),
                 );
                 continue;
-            };
-            let Some(id) = rule_id("catalog", &m.id, &taken) else {
+            }
+            groups
+                .entry((m.key.to_ascii_lowercase(), article.as_str()))
+                .or_default()
+                .push(m);
+        }
+        for ((key, article), members) in groups {
+            let Some(article_id) = ArticleId::parse(article) else {
                 continue;
             };
-            let (patterns, keywords) = message_patterns(m, &[], &span);
+            let Some(id) = rule_id("catalog", &key, &taken) else {
+                continue;
+            };
+            let span = members[0]
+                .span
+                .clone()
+                .unwrap_or_else(|| SourceSpan::new(&SourceFile::new("builtin:catalog", ""), 0..0));
+            let mut patterns = Vec::new();
+            let mut keywords = Vec::new();
+            let mut seen = HashSet::new();
+            for m in &members {
+                let (p, k) = message_patterns(m, &[], &span);
+                patterns.extend(p.into_iter().filter(|p| seen.insert(p.regex.clone())));
+                keywords.extend(k);
+            }
+            keywords.sort();
+            keywords.dedup();
             if patterns.is_empty() {
                 continue;
             }
+            let priority = members
+                .iter()
+                .map(|m| message_priority(m))
+                .max()
+                .unwrap_or(0);
             taken.insert(id.as_str().to_owned());
             rules.push(Rule::generated(
                 id,
                 article_id,
                 span,
-                MESSAGE_PRIORITY,
+                priority,
                 Parts {
                     keywords,
                     patterns,

@@ -284,7 +284,12 @@ pub(crate) fn test_kb(rules: &str) -> KnowledgeBase {
         rule_files: vec![SourceFile::new("rules/a.toml", rules)],
     };
     let mut diags = Vec::new();
-    let kb = KnowledgeBase::from_roots(vec![root], &mut diags);
+    let kb = KnowledgeBase::from_roots_with(
+        vec![root],
+        &crate::catalog::Catalog::default(),
+        false,
+        &mut diags,
+    );
     assert!(diags.is_empty(), "{diags:?}");
     kb
 }

@@ -20,9 +20,24 @@ use crate::source::SourceSpan;
 /// The article for an AADSTS code that no article owns.
 pub const ENTRA_GENERIC_ARTICLE: &str = "entra-sign-in-error";
 /// Priority of the rules made from articles' error codes.
-pub const CODE_PRIORITY: u8 = 85;
-/// Priority of the rules made from classified catalog messages.
-pub const MESSAGE_PRIORITY: u8 = 80;
+pub const CODE_PRIORITY: u8 = 98;
+/// Priority of the rules made from classified catalog messages: from this, one more per
+/// 20 characters of the message's longest text, up to `MESSAGE_PRIORITY + 10`. A message
+/// that holds a shorter one ("No tenant found in the context. ... run Connect-AzAccount
+/// to login." holds "Run Connect-AzAccount to login.") is the more specific, and ranks
+/// first.
+pub const MESSAGE_PRIORITY: u8 = 85;
+
+/// The priority of the rule made from message `m`.
+pub fn message_priority(m: &Message) -> u8 {
+    let longest = m
+        .texts
+        .iter()
+        .map(|t| t.text.chars().count())
+        .max()
+        .unwrap_or(0);
+    MESSAGE_PRIORITY + (longest / 20).min(10) as u8
+}
 /// Priority of the generic Entra sign-in rule.
 pub const ENTRA_GENERIC_PRIORITY: u8 = 40;
 /// Below this priority a rule's findings are `likely` unless it says otherwise.

@@ -280,7 +280,10 @@ mod tests {
         keywords.push("identity".to_owned());
         let kb = test_kb(&rules(&keywords));
         let engine = Engine::new(&kb, false);
-        assert!(matches!(engine.prefilter.buffer_search, BufferSearch::Automaton));
+        assert!(matches!(
+            engine.prefilter.buffer_search,
+            BufferSearch::Automaton
+        ));
         let log = "x\nError: ManagedIdentityCredential - no credential\n";
         let (lines, rules) = fired(&kb, log);
         assert_eq!(lines, [hit(2, 300)]);

@@ -267,6 +267,10 @@ impl<'kb> Prefilter<'kb> {
 /// ending match `m` (prefixes are at most `KEYWORD_PREFIX_BYTES` long), not before `pos`
 /// nor on an earlier line.
 fn leftmost_bound(lowered: &[u8], pos: usize, m: aho_corasick::Match) -> usize {
-    let lo = m.end().saturating_sub(KEYWORD_PREFIX_BYTES).max(pos).min(m.start());
+    let lo = m
+        .end()
+        .saturating_sub(KEYWORD_PREFIX_BYTES)
+        .max(pos)
+        .min(m.start());
     memchr::memrchr(b'\n', &lowered[lo..m.start()]).map_or(lo, |i| lo + i + 1)
 }

@@ -22,8 +22,8 @@ use crate::source::SourceSpan;
 
 pub use literals::{MIN_LITERAL_LEN, required_literals};
 pub use load::{load_rule_file, load_rule_file_into};
-pub use spec::RULE_FIELDS;
 pub use messages::{Confidence, MessageRef, RuleExtras};
+pub use spec::RULE_FIELDS;
 
 /// A compiled regex may not exceed this many bytes of program (regex's `size_limit`).
 pub const REGEX_SIZE_LIMIT: usize = 4 << 20;

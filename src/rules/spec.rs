@@ -8,8 +8,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::Severity;
-use super::messages::{Confidence, MessageSpec};
 use super::load::Piece;
+use super::messages::{Confidence, MessageSpec};
 use crate::diagnostics::{Diagnostic, Suggestion, unknown_field_name};
 
 /// The fields of a `[[rule]]` table.

@@ -129,7 +129,9 @@ pub(super) fn validate(
             diags.push(
                 Diagnostic::error("no-patterns", "a rule needs `patterns` or `all`")
                     .at(id_span)
-                    .hint("add `patterns = ['regex', ...]` or `messages = ['<catalog message id>']`"),
+                    .hint(
+                        "add `patterns = ['regex', ...]` or `messages = ['<catalog message id>']`",
+                    ),
             );
             return None;
         }

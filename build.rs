@@ -1,8 +1,73 @@
 //! Records what the built-in knowledge base holds, for `arm-kb --version`, and makes
-//! cargo rebuild when an article or rule file changes (they are embedded in the binary).
+//! cargo rebuild when an article, rule or catalog file changes (they are embedded in the
+//! binary). The catalog is filtered on the way (see `embed_catalog`).
 
 use std::fs;
 use std::path::Path;
+
+/// Writes the catalog the binary embeds to `$OUT_DIR/catalog/`: of the message files,
+/// only the entries the classification gives an article, and the wrappers; the other
+/// files whole. A missing file is written empty. Returns the bytes written, for the hash.
+fn embed_catalog() -> Vec<u8> {
+    let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("catalog");
+    fs::create_dir_all(&out).expect("create OUT_DIR/catalog");
+    println!("cargo:rerun-if-changed=catalog");
+    let read = |name: &str| {
+        let path = Path::new("catalog").join(name);
+        println!("cargo:rerun-if-changed={}", path.display());
+        fs::read_to_string(path).unwrap_or_default()
+    };
+    let mut kept = std::collections::HashSet::new();
+    for name in ["classification.toml", "classification-tools.toml"] {
+        let text = read(name);
+        let table: toml::Table =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("catalog/{name} does not parse: {e}"));
+        for (id, entry) in table {
+            // An entry whose article is not in kb/ would find nothing: left out, said.
+            let article = entry.get("article").and_then(|a| a.as_str());
+            if let Some(a) = article.filter(|a| !Path::new("kb").join(format!("{a}.md")).exists()) {
+                println!(
+                    "cargo:warning=catalog/{name}: `{id}` names article `{a}`, which kb/ does not have; left out of the binary"
+                );
+                continue;
+            }
+            let wanted =
+                article.is_some() || entry.get("kind").and_then(|k| k.as_str()) == Some("wrapper");
+            if wanted {
+                kept.insert(id);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    for name in [
+        "task-messages.json",
+        "tool-messages.json",
+        "classification.toml",
+        "classification-tools.toml",
+        "entra-codes.json",
+        "arm-codes.json",
+        "entra-code-owners.toml",
+    ] {
+        let text = read(name);
+        let text = if name.ends_with("messages.json") && !text.trim().is_empty() {
+            let mut doc: serde_json::Value = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("catalog/{name} does not parse: {e}"));
+            if let Some(list) = doc.get_mut("messages").and_then(|m| m.as_array_mut()) {
+                list.retain(|m| {
+                    m.get("id")
+                        .and_then(|i| i.as_str())
+                        .is_some_and(|i| kept.contains(i))
+                });
+            }
+            serde_json::to_string(&doc).expect("JSON serializes")
+        } else {
+            text
+        };
+        all.extend_from_slice(text.as_bytes());
+        fs::write(out.join(name), text).expect("write the embedded catalog");
+    }
+    all
+}
 
 fn main() {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a: stable across toolchains
@@ -38,6 +103,7 @@ fn main() {
             }
         }
     }
+    feed(&embed_catalog());
     println!("cargo:rustc-env=ARM_KB_CONTENT_HASH={:012x}", hash >> 16);
     println!("cargo:rustc-env=ARM_KB_ARTICLES={articles}");
     println!("cargo:rustc-env=ARM_KB_RULES={rules}");

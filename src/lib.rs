@@ -8,6 +8,7 @@
 //! binary (`src/main.rs`, `src/app/`).
 
 pub mod authoring;
+pub mod catalog;
 pub mod diagnostics;
 pub mod ids;
 pub mod kb;

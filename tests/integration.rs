@@ -7,6 +7,7 @@ mod util;
 mod authoring_check;
 mod authoring_tools;
 mod buffer_scan;
+mod catalog;
 mod cli_core;
 mod corpus;
 mod exit_codes;

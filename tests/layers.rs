@@ -11,6 +11,7 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     &["ids", "source", "text", "placeholder", "workers"],
     &["diagnostics"],
+    &["catalog"],
     &["rules"],
     &["kb"],
     &["matcher"],

@@ -55,7 +55,7 @@ pub enum Command {
     Search(SearchArgs),
     /// Show an article.
     Show(ShowArgs),
-    /// List the articles (or the rules).
+    /// List the articles (or the rules, or the catalog's messages).
     List(ListArgs),
     /// Print a shell completion script, e.g. `arm-kb completions bash > ~/.local/share/bash-completion/completions/arm-kb`.
     Completions(CompletionsArgs),
@@ -277,6 +277,10 @@ pub struct ListArgs {
     /// List the rules instead of the articles.
     #[arg(long)]
     pub rules: bool,
+
+    /// List the catalog's messages (every locale and variant) instead of the articles.
+    #[arg(long, conflicts_with = "rules")]
+    pub messages: bool,
 
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,

@@ -1,6 +1,7 @@
 //! The knowledge base: every loaded root's articles and rules, merged in order.
 
 pub mod article;
+pub mod generated;
 pub mod root;
 
 use std::collections::{BTreeMap, HashMap};
@@ -85,12 +86,30 @@ impl KnowledgeBase {
         }
     }
 
-    /// Parses and merges roots in order.
+    /// Parses and merges roots in order, with the built-in catalog (whose messages become
+    /// rules when the built-in root is loaded).
     pub fn from_roots(roots: Vec<RootFiles>, diags: &mut Vec<Diagnostic>) -> KnowledgeBase {
+        let message_rules = roots.iter().any(|r| r.location == RootLocation::Builtin);
+        Self::from_roots_with(roots, crate::catalog::builtin(), message_rules, diags)
+    }
+
+    /// Like [`KnowledgeBase::from_roots`] with a given catalog; `message_rules` adds a rule
+    /// for each of its classified messages.
+    pub fn from_roots_with(
+        roots: Vec<RootFiles>,
+        catalog: &crate::catalog::Catalog,
+        message_rules: bool,
+        diags: &mut Vec<Diagnostic>,
+    ) -> KnowledgeBase {
         let mut kb = KnowledgeBase::default();
+        let mut article_roots: HashMap<ArticleId, usize> = HashMap::new();
+        let mut builtin_root = None;
         // Where each rule id sits in `kb.rules`, and which root put it there.
         let mut rule_index: HashMap<RuleId, (usize, usize)> = HashMap::new();
         for (root_no, root) in roots.into_iter().enumerate() {
+            if root.location == RootLocation::Builtin {
+                builtin_root = Some(root_no);
+            }
             for (stem, source) in &root.articles {
                 let Some(id) = ArticleId::parse(stem) else {
                     diags.push(
@@ -110,6 +129,7 @@ impl KnowledgeBase {
                             .at(SourceSpan::new(source, 0..0)),
                         );
                     }
+                    article_roots.insert(id.clone(), root_no);
                     kb.articles.insert(id, article);
                 }
             }
@@ -172,6 +192,20 @@ impl KnowledgeBase {
             }
             kb.roots.push(root.location);
         }
+        if message_rules {
+            diags.extend(catalog.diagnostics.iter().cloned());
+        }
+        generated::apply(
+            &mut kb.rules,
+            &kb.articles,
+            &generated::CatalogInput {
+                catalog,
+                message_rules,
+                article_roots: &article_roots,
+                builtin_root,
+            },
+            diags,
+        );
         // Article references are checked once every root is in: a later root may add it.
         let ids: Vec<&str> = kb.articles.keys().map(ArticleId::as_str).collect();
         let mut missing = Vec::new();
@@ -250,7 +284,12 @@ pub(crate) fn test_kb(rules: &str) -> KnowledgeBase {
         rule_files: vec![SourceFile::new("rules/a.toml", rules)],
     };
     let mut diags = Vec::new();
-    let kb = KnowledgeBase::from_roots(vec![root], &mut diags);
+    let kb = KnowledgeBase::from_roots_with(
+        vec![root],
+        &crate::catalog::Catalog::default(),
+        false,
+        &mut diags,
+    );
     assert!(diags.is_empty(), "{diags:?}");
     kb
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::ids::{ArticleId, RuleId};
-use crate::rules::{Rule, Severity};
+use crate::rules::{Confidence, Rule, Severity};
 
 /// Evidence lines kept per finding; the rest are counted.
 pub const MAX_EVIDENCE_PER_FINDING: usize = 5;
@@ -71,6 +71,8 @@ pub struct FindingSet {
 #[derive(Debug)]
 pub(crate) struct Accumulator {
     pub severity: Severity,
+    /// Definite when any rule that fired is.
+    pub confidence: Confidence,
     pub priority: u8,
     pub rules: Vec<RuleId>,
     pub evidence: Vec<Evidence>,
@@ -94,15 +96,18 @@ impl FindingSet {
         rule: &Rule,
         line: u64,
         text: String,
-        captures: BTreeMap<String, String>,
+        mut captures: BTreeMap<String, String>,
     ) {
+        rule.finish_captures(&mut captures);
         let (article, severity, priority) = (&rule.article, rule.severity, rule.priority);
+        let confidence = rule.confidence();
         let rule = &rule.id;
         let acc = self
             .by_article
             .entry(article.clone())
             .or_insert_with(|| Accumulator {
                 severity,
+                confidence,
                 priority,
                 rules: Vec::new(),
                 evidence: Vec::new(),
@@ -111,13 +116,17 @@ impl FindingSet {
                 input_order: 0,
             });
         acc.severity = acc.severity.max(severity);
+        acc.confidence = acc.confidence.max(confidence);
         acc.priority = acc.priority.max(priority);
         if !acc.rules.contains(rule) {
             acc.rules.push(rule.clone());
         }
         acc.first.1 = acc.first.1.min(line);
         // A line firing several rules of one article is one piece of evidence.
-        if acc.evidence.iter().any(|e| e.line == line) {
+        if let Some(e) = acc.evidence.iter_mut().find(|e| e.line == line) {
+            for (k, v) in captures {
+                e.captures.entry(k).or_insert(v);
+            }
             return;
         }
         acc.total += 1;
@@ -176,6 +185,7 @@ impl FindingSet {
                 }
                 Some(mine) => {
                     mine.severity = mine.severity.max(acc.severity);
+                    mine.confidence = mine.confidence.max(acc.confidence);
                     mine.priority = mine.priority.max(acc.priority);
                     for r in acc.rules {
                         if !mine.rules.contains(&r) {

@@ -270,4 +270,23 @@ mod tests {
         assert_eq!(lines, [hit(2, 1), hit(3, 5999), hit(5, 2)]);
         assert_eq!(rules, ["r1", "r2", "r5999"]);
     }
+
+    #[test]
+    fn a_keyword_starting_before_one_that_ends_first_is_found() {
+        // Over 256 prefixes: the automaton scans, and reports the earliest-ending match
+        // (`identity` ends before `managedidentityc` does, though it starts later).
+        let mut keywords: Vec<String> = (0..300).map(|i| format!("filler{i:03}word")).collect();
+        keywords.push("managedidentitycredential".to_owned());
+        keywords.push("identity".to_owned());
+        let kb = test_kb(&rules(&keywords));
+        let engine = Engine::new(&kb, false);
+        assert!(matches!(
+            engine.prefilter.buffer_search,
+            BufferSearch::Automaton
+        ));
+        let log = "x\nError: ManagedIdentityCredential - no credential\n";
+        let (lines, rules) = fired(&kb, log);
+        assert_eq!(lines, [hit(2, 300)]);
+        assert_eq!(rules, ["r300", "r301"]);
+    }
 }

@@ -210,13 +210,17 @@ impl<'kb> Prefilter<'kb> {
         groups: &mut Vec<Option<usize>>,
     ) -> usize {
         match &self.buffer_search {
+            // Both report the match that ends first (standard semantics), which need not
+            // be the one that starts first: a prefix starting up to 16 bytes earlier on
+            // the line may end later. The scanner lists a line's keywords from the hit, so
+            // the hit moves back to where such a prefix could start.
             BufferSearch::Automaton => self
                 .automaton
                 .find(Input::new(lowered).span(pos..lowered.len()))
-                .map_or(usize::MAX, |m| m.start()),
+                .map_or(usize::MAX, |m| leftmost_bound(lowered, pos, m)),
             BufferSearch::ShortPrefixes(dfa) => dfa
                 .find(Input::new(lowered).span(pos..lowered.len()))
-                .map_or(usize::MAX, |m| m.start()),
+                .map_or(usize::MAX, |m| leftmost_bound(lowered, pos, m)),
             BufferSearch::Teddy(searchers) => {
                 groups.resize(searchers.len(), None);
                 let mut first = usize::MAX;
@@ -257,4 +261,16 @@ impl<'kb> Prefilter<'kb> {
     pub(super) fn keyword(&self, index: u32) -> &'kb str {
         std::str::from_utf8(self.keywords[index as usize]).unwrap_or_default()
     }
+}
+
+/// A position at or before the start of every prefix that may begin before the earliest-
+/// ending match `m` (prefixes are at most `KEYWORD_PREFIX_BYTES` long), not before `pos`
+/// nor on an earlier line.
+fn leftmost_bound(lowered: &[u8], pos: usize, m: aho_corasick::Match) -> usize {
+    let lo = m
+        .end()
+        .saturating_sub(KEYWORD_PREFIX_BYTES)
+        .max(pos)
+        .min(m.start());
+    memchr::memrchr(b'\n', &lowered[lo..m.start()]).map_or(lo, |i| lo + i + 1)
 }

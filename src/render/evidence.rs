@@ -122,9 +122,9 @@ fn first_evidence(f: &Finding) -> Option<String> {
 /// property), article id, where the evidence is, and the first fix step.
 pub fn annotation_message(f: &Finding, with_title: bool) -> String {
     let mut text = if with_title {
-        format!("{} [{}]", f.title, f.article)
+        format!("{} [{}] ({})", f.title, f.article, f.confidence.as_str())
     } else {
-        format!("[{}]", f.article)
+        format!("[{}] ({})", f.article, f.confidence.as_str())
     };
     if let Some(at) = first_evidence(f) {
         text.push_str(&format!(" (log {at})"));

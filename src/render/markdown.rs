@@ -105,8 +105,9 @@ fn finding(md: &mut String, number: usize, f: &Finding, show_files: bool) {
     let rules: Vec<String> = f.rules.iter().map(|r| inline_code(r.as_str())).collect();
     let _ = writeln!(
         md,
-        "**{}** · article {} · rules {}\n",
+        "**{}** · {} · article {} · rules {}\n",
         f.severity.as_str(),
+        f.confidence.as_str(),
         inline_code(f.article.as_str()),
         rules.join(", ")
     );

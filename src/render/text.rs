@@ -97,8 +97,9 @@ fn write_finding(w: &mut dyn Write, f: &Finding, show_files: bool) -> io::Result
     let (t, id, d, ln) = (style::TITLE, style::ID, style::DIM, style::LINE_NO);
     writeln!(
         w,
-        "{sev}{}{sev:#}  {t}{}{t:#}  {id}[{}]{id:#}",
+        "{sev}{}{sev:#} {d}{}{d:#}  {t}{}{t:#}  {id}[{}]{id:#}",
         f.severity.as_str(),
+        f.confidence.as_str(),
         f.title,
         f.article
     )?;

@@ -5,7 +5,7 @@
 //! alphabetical order, which is the key order of the JSON.
 //!
 //! Room is left for what other work adds: a finding's `source` (which intake it came
-//! from) and `confidence`, and a top-level `sources` list, go beside the fields below.
+//! from) and a top-level `sources` list go beside the fields below.
 
 mod rank;
 pub mod redact;
@@ -16,7 +16,9 @@ use serde::Serialize;
 
 use crate::ids::{ArticleId, RuleId};
 pub use crate::matcher::{ContextLine, ErrorLine, Evidence, Stats};
-use crate::rules::Severity;
+use crate::rules::{Confidence, Severity};
+
+pub use rank::CONDITIONAL_STEP;
 
 /// Everything `match` reports.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -36,9 +38,13 @@ pub struct Report {
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
     pub article: ArticleId,
+    /// `definite` (an error code, a catalog message, a specific rule) or `likely` (a
+    /// generic phrase).
+    pub confidence: Confidence,
     pub evidence: Vec<Evidence>,
     pub evidence_total: u64,
-    /// Fix steps, with placeholders filled from the captures where possible.
+    /// Fix steps, with placeholders filled from the captures where possible; a step with
+    /// a placeholder the log did not fill starts with [`CONDITIONAL_STEP`].
     pub fix: Vec<String>,
     pub rules: Vec<RuleId>,
     /// The highest priority among the rules that fired (0–100); `score` in the JSON.

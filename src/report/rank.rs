@@ -9,9 +9,27 @@ use crate::kb::KnowledgeBase;
 use crate::matcher::{Evidence, FindingSet};
 use crate::placeholder;
 
+/// How a fix step starts when the log did not fill one of its placeholders: it may
+/// apply, but the log does not show that it does.
+pub const CONDITIONAL_STEP: &str = "If it applies (not in this log: ";
+
+/// A fix step with its placeholders filled; marked conditional when some are not.
+fn fix_step(step: &str, captures: &BTreeMap<String, String>) -> String {
+    let mut missing: Vec<&str> = placeholder::names(step)
+        .filter(|n| !captures.contains_key(*n))
+        .collect();
+    missing.dedup();
+    let filled = placeholder::fill(step, Some(captures));
+    if missing.is_empty() {
+        filled
+    } else {
+        format!("{CONDITIONAL_STEP}{}): {filled}", missing.join(", "))
+    }
+}
+
 impl Report {
-    /// Ranks the findings of `set`: severity, then priority, then evidence count, then
-    /// earliest line. The error lines are kept as `unexplained`; the command drops them
+    /// Ranks the findings of `set`: severity, then confidence (definite first), then
+    /// priority, then evidence count, then earliest line. The error lines are kept as `unexplained`; the command drops them
     /// when they were not asked for.
     pub fn build(set: FindingSet, kb: &KnowledgeBase) -> Report {
         let parts = set.into_parts();
@@ -23,15 +41,13 @@ impl Report {
                 let (title, fix) = match kb.articles.get(&article) {
                     Some(a) => (
                         a.title.clone(),
-                        a.fix
-                            .iter()
-                            .map(|s| placeholder::fill(s, Some(&captures)))
-                            .collect(),
+                        a.fix.iter().map(|s| fix_step(s, &captures)).collect(),
                     ),
                     None => (article.to_string(), Vec::new()),
                 };
                 Finding {
                     article,
+                    confidence: acc.confidence,
                     title,
                     severity: acc.severity,
                     priority: acc.priority,
@@ -46,6 +62,7 @@ impl Report {
         findings.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
+                .then(b.confidence.cmp(&a.confidence))
                 .then(b.priority.cmp(&a.priority))
                 .then(b.evidence_total.cmp(&a.evidence_total))
                 .then(a.first.cmp(&b.first))

@@ -4,6 +4,7 @@
 
 mod literals;
 mod load;
+pub mod messages;
 mod spec;
 mod syntax;
 mod validate;
@@ -21,6 +22,7 @@ use crate::source::SourceSpan;
 
 pub use literals::{MIN_LITERAL_LEN, required_literals};
 pub use load::{load_rule_file, load_rule_file_into};
+pub use messages::{Confidence, MessageRef, RuleExtras};
 pub use spec::RULE_FIELDS;
 
 /// A compiled regex may not exceed this many bytes of program (regex's `size_limit`).
@@ -106,6 +108,8 @@ pub struct Rule {
     pub counterexamples: Vec<Example>,
     /// Where the rule's id is written.
     pub span: SourceSpan,
+    /// Catalog messages, confidence, and what generated rules add.
+    pub extras: RuleExtras,
     compiled: OnceLock<Result<CompiledRule, Box<Diagnostic>>>,
 }
 

@@ -9,10 +9,11 @@ use toml::Spanned;
 
 use super::Severity;
 use super::load::Piece;
+use super::messages::{Confidence, MessageSpec};
 use crate::diagnostics::{Diagnostic, Suggestion, unknown_field_name};
 
 /// The fields of a `[[rule]]` table.
-pub const RULE_FIELDS: [&str; 13] = [
+pub const RULE_FIELDS: [&str; 16] = [
     "id",
     "article",
     "severity",
@@ -25,6 +26,9 @@ pub const RULE_FIELDS: [&str; 13] = [
     "examples",
     "counterexamples",
     "example",
+    "messages",
+    "unless_messages",
+    "confidence",
     // Not a field: listed so that a stray `rule` key gets a useful hint.
     "rule",
 ];
@@ -48,6 +52,11 @@ pub(super) struct RuleSpec {
     pub counterexamples: Vec<Spanned<String>>,
     #[serde(default)]
     pub example: Vec<Spanned<ExampleSpec>>,
+    #[serde(default)]
+    pub messages: Vec<Spanned<MessageSpec>>,
+    #[serde(default)]
+    pub unless_messages: Vec<Spanned<MessageSpec>>,
+    pub confidence: Option<Confidence>,
 }
 
 #[derive(Deserialize)]

@@ -124,11 +124,14 @@ pub(super) fn validate(
             );
             return None;
         }
+        (None, None) if !spec.messages.is_empty() => RuleKind::Patterns(Vec::new()),
         (None, None) => {
             diags.push(
                 Diagnostic::error("no-patterns", "a rule needs `patterns` or `all`")
                     .at(id_span)
-                    .hint("add `patterns = ['regex', ...]`"),
+                    .hint(
+                        "add `patterns = ['regex', ...]` or `messages = ['<catalog message id>']`",
+                    ),
             );
             return None;
         }
@@ -220,6 +223,14 @@ pub(super) fn validate(
         }
     }));
     let counterexamples = spec.counterexamples.into_iter().map(example).collect();
+    let extras = super::messages::extras(
+        spec.messages,
+        spec.unless_messages,
+        spec.confidence,
+        priority,
+        &span,
+        diags,
+    );
 
     if diags.iter().filter(|d| d.is_error()).count() > errors_before {
         return None;
@@ -237,6 +248,7 @@ pub(super) fn validate(
         examples,
         counterexamples,
         span: id_span,
+        extras,
         compiled: OnceLock::new(),
     })
 }

@@ -42,6 +42,9 @@ struct RuleEntry<'a> {
 }
 
 pub fn run(global: &GlobalArgs, args: &ListArgs) -> Result<ExitStatus, CommandError> {
+    if args.messages {
+        return super::list_messages::run(args.format);
+    }
     let kb = load_kb(global)?;
     let mut out = anstream::stdout().lock();
     match (args.rules, args.format) {

@@ -5,6 +5,7 @@ mod check;
 mod completions;
 mod explain;
 mod list;
+mod list_messages;
 mod matching;
 mod new;
 mod search;

@@ -15,6 +15,8 @@ mod generated_log_truth;
 mod hostile_input;
 mod layers;
 mod output_formats;
+mod search_dev;
+mod search_features;
 mod search_quality;
 mod search_queries;
 mod streaming_property;

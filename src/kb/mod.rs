@@ -2,12 +2,14 @@
 
 pub mod article;
 pub mod root;
+pub mod synonyms;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 pub use article::{Article, parse_article};
 pub use root::{RootFiles, RootLocation};
+pub use synonyms::{SynonymGroup, Synonyms};
 
 use crate::diagnostics::{Diagnostic, Suggestion};
 use crate::ids::{ArticleId, RuleId};
@@ -44,6 +46,8 @@ pub struct KnowledgeBase {
     pub articles: BTreeMap<ArticleId, Article>,
     pub rules: Vec<Rule>,
     pub roots: Vec<RootLocation>,
+    /// Every root's `kb/synonyms.toml`, merged in order.
+    pub synonyms: Synonyms,
 }
 
 /// The outcome of loading: the usable knowledge base and every problem met.
@@ -170,6 +174,9 @@ impl KnowledgeBase {
                     }
                 }
             }
+            if let Some(source) = &root.synonyms {
+                kb.synonyms.merge_file(source, diags);
+            }
             kb.roots.push(root.location);
         }
         // Article references are checked once every root is in: a later root may add it.
@@ -248,6 +255,7 @@ pub(crate) fn test_kb(rules: &str) -> KnowledgeBase {
             ),
         )],
         rule_files: vec![SourceFile::new("rules/a.toml", rules)],
+        synonyms: None,
     };
     let mut diags = Vec::new();
     let kb = KnowledgeBase::from_roots(vec![root], &mut diags);
@@ -271,6 +279,7 @@ mod tests {
                 ),
             )],
             rule_files: vec![SourceFile::new(format!("{dir}/rules/a.toml"), rules)],
+            synonyms: None,
         }
     }
 

@@ -124,6 +124,8 @@ fn knowledge_base(rules: usize, articles: usize) -> KnowledgeBase {
             "rules/generated.toml",
             generated_rules_text(rules),
         )],
+        // The built-in synonyms, so that query expansion is part of the search figures.
+        synonyms: arm_kb::kb::root::builtin().synonyms,
     };
     let mut diags = Vec::new();
     let kb = KnowledgeBase::from_roots(vec![root], &mut diags);

@@ -43,6 +43,7 @@ fn knowledge_base() -> KnowledgeBase {
         location: RootLocation::Dir(PathBuf::from("generated")),
         articles,
         rule_files: vec![SourceFile::new("rules/generated.toml", rules())],
+        synonyms: None,
     };
     let mut diags = Vec::new();
     let kb = KnowledgeBase::from_roots(vec![root], &mut diags);

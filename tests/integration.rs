@@ -17,6 +17,8 @@ mod hostile_input;
 mod layers;
 mod output_formats;
 mod real_corpus;
+mod search_dev;
+mod search_features;
 mod search_quality;
 mod search_queries;
 mod streaming_property;

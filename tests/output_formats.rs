@@ -445,7 +445,7 @@ fn captured_secrets_are_masked_in_captures_and_fix_steps() {
 #[test]
 fn captures_fill_fix_steps_in_every_format() {
     // The first fix step (the one CI annotations carry) uses {connection_url}.
-    let url = "https://dev.azure.com/contoso/Web/_settings/adminservices?resourceId=1b2c3d4e-5f60-4718-9a0b-c1d2e3f40516) or go to";
+    let url = "https://dev.azure.com/contoso/Web/_settings/adminservices?resourceId=1b2c3d4e-5f60-4718-9a0b-c1d2e3f40516";
     for format in FORMATS {
         let out = match_output(format, &[SECRET_EXPIRED], &[]);
         assert!(out.contains(url), "{format}: no captured connection URL");

@@ -174,6 +174,7 @@ fn knowledge_base(specs: &[RuleSpec]) -> KnowledgeBase {
         location: RootLocation::Dir(PathBuf::from("property")),
         articles,
         rule_files: vec![SourceFile::new("rules/random.toml", rules_toml(specs))],
+        synonyms: None,
     };
     let mut diags = Vec::new();
     let kb = KnowledgeBase::from_roots(vec![root], &mut diags);

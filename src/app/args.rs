@@ -249,9 +249,15 @@ pub struct SearchArgs {
     #[arg(required = true, value_name = "QUERY")]
     pub query: Vec<String>,
 
-    /// How many hits to print.
+    /// How many hits to print. `--limit 0` prints nothing and exits 1, like `rg -m 0`
+    /// (JSON: an empty `hits` list).
     #[arg(long, default_value_t = 5)]
     pub limit: usize,
+
+    /// For each hit, the fields and terms that matched and what each contributed to the
+    /// score (JSON: an `explain` object per hit).
+    #[arg(long)]
+    pub explain: bool,
 
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,

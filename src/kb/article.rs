@@ -9,7 +9,10 @@ use crate::source::{SharedSource, SourceSpan};
 
 /// The sections an article must have, in the order they are written.
 pub const REQUIRED_SECTIONS: [&str; 3] = ["Symptoms", "Cause", "Fix"];
-const FRONT_MATTER_FIELDS: [&str; 4] = ["title", "tags", "error_codes", "summary"];
+const FRONT_MATTER_FIELDS: [&str; 5] = ["title", "tags", "error_codes", "summary", "questions"];
+/// Bounds on one entry of `questions`, in characters: a real question, not a word or a page.
+pub const QUESTION_MIN_CHARS: usize = 8;
+pub const QUESTION_MAX_CHARS: usize = 200;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +23,8 @@ struct FrontMatter {
     #[serde(default)]
     error_codes: Vec<String>,
     summary: Option<String>,
+    #[serde(default)]
+    questions: Vec<toml::Spanned<String>>,
 }
 
 /// A parsed article. Sections are kept apart for rendering and indexing; their text is
@@ -31,6 +36,9 @@ pub struct Article {
     pub tags: Vec<String>,
     pub error_codes: Vec<String>,
     pub summary: Option<String>,
+    /// How people ask about the problem (front matter `questions`), searched with a high
+    /// weight.
+    pub questions: Vec<String>,
     pub symptoms: String,
     pub cause: String,
     /// One entry per numbered step of `## Fix`.
@@ -132,12 +140,14 @@ pub fn parse_article(
         );
     }
     let front = front?;
+    let questions = check_questions(&front.questions, fm_range.start, source, diags);
     Some(Article {
         id,
         title: front.title.trim().to_owned(),
         tags: front.tags,
         error_codes: front.error_codes,
         summary: front.summary,
+        questions,
         symptoms: sections.symptoms,
         cause: sections.cause,
         fix: sections.fix,
@@ -146,6 +156,71 @@ pub fn parse_article(
         source: SharedSource::clone(source),
         body_start,
     })
+}
+
+/// Validates `questions`: each a non-empty line of sane length without control characters,
+/// none twice (compared without case and extra spaces). Returns the usable ones, trimmed.
+fn check_questions(
+    questions: &[toml::Spanned<String>],
+    fm_start: usize,
+    source: &SharedSource,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    let mut seen: Vec<(String, std::ops::Range<usize>)> = Vec::new();
+    let mut out = Vec::new();
+    for q in questions {
+        let span = fm_start + q.span().start..fm_start + q.span().end;
+        let at = || SourceSpan::new(source, span.clone());
+        let text = q.get_ref().trim();
+        let chars = text.chars().count();
+        let problem = if text.is_empty() {
+            Some(("empty-question", "question is empty".to_owned()))
+        } else if text.chars().any(char::is_control) {
+            Some((
+                "question-control-character",
+                "question holds a control character (a line break, tab or escape)".to_owned(),
+            ))
+        } else if chars < QUESTION_MIN_CHARS {
+            Some((
+                "question-length",
+                format!("question is {chars} characters long, fewer than {QUESTION_MIN_CHARS}"),
+            ))
+        } else if chars > QUESTION_MAX_CHARS {
+            Some((
+                "question-length",
+                format!("question is {chars} characters long, more than {QUESTION_MAX_CHARS}"),
+            ))
+        } else {
+            None
+        };
+        if let Some((code, message)) = problem {
+            diags.push(
+                Diagnostic::error(code, message)
+                    .at(at())
+                    .hint("write each question as one line, the way people ask it"),
+            );
+            continue;
+        }
+        let key = text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
+        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+            diags.push(
+                Diagnostic::error("duplicate-question", "question is listed twice")
+                    .at(at())
+                    .hint(format!(
+                        "first listed at {}",
+                        SourceSpan::new(source, first.clone()).location()
+                    )),
+            );
+            continue;
+        }
+        seen.push((key, span.clone()));
+        out.push(text.to_owned());
+    }
+    out
 }
 
 /// Returns the byte range of the front matter's TOML and the offset of the body.

@@ -3,12 +3,14 @@
 pub mod article;
 pub mod generated;
 pub mod root;
+pub mod synonyms;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 pub use article::{Article, parse_article};
 pub use root::{RootFiles, RootLocation};
+pub use synonyms::{SynonymGroup, Synonyms};
 
 use crate::diagnostics::{Diagnostic, Suggestion};
 use crate::ids::{ArticleId, RuleId};
@@ -45,6 +47,8 @@ pub struct KnowledgeBase {
     pub articles: BTreeMap<ArticleId, Article>,
     pub rules: Vec<Rule>,
     pub roots: Vec<RootLocation>,
+    /// Every root's `kb/synonyms.toml`, merged in order.
+    pub synonyms: Synonyms,
 }
 
 /// The outcome of loading: the usable knowledge base and every problem met.
@@ -190,6 +194,9 @@ impl KnowledgeBase {
                     }
                 }
             }
+            if let Some(source) = &root.synonyms {
+                kb.synonyms.merge_file(source, diags);
+            }
             kb.roots.push(root.location);
         }
         if message_rules {
@@ -282,6 +289,7 @@ pub(crate) fn test_kb(rules: &str) -> KnowledgeBase {
             ),
         )],
         rule_files: vec![SourceFile::new("rules/a.toml", rules)],
+        synonyms: None,
     };
     let mut diags = Vec::new();
     let kb = KnowledgeBase::from_roots_with(
@@ -310,6 +318,7 @@ mod tests {
                 ),
             )],
             rule_files: vec![SourceFile::new(format!("{dir}/rules/a.toml"), rules)],
+            synonyms: None,
         }
     }
 

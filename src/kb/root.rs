@@ -38,6 +38,8 @@ pub struct RootFiles {
     /// `(id text, source)`; the id is validated later.
     pub articles: Vec<(String, SharedSource)>,
     pub rule_files: Vec<SharedSource>,
+    /// `kb/synonyms.toml`, when the root has one.
+    pub synonyms: Option<SharedSource>,
 }
 
 /// The knowledge base compiled into the binary.
@@ -69,10 +71,19 @@ pub fn builtin() -> RootFiles {
         })
         .collect();
     rule_files.sort_by(|a, b| a.name.cmp(&b.name));
+    let synonyms = BUILTIN_KB
+        .get_file(super::synonyms::SYNONYMS_FILE)
+        .map(|f| {
+            SourceFile::new(
+                format!("builtin:kb/{}", super::synonyms::SYNONYMS_FILE),
+                String::from_utf8_lossy(f.contents()).into_owned(),
+            )
+        });
     RootFiles {
         location: RootLocation::Builtin,
         articles,
         rule_files,
+        synonyms,
     }
 }
 
@@ -117,6 +128,13 @@ pub fn read_dir_root(
             articles.push((stem, source));
         }
     }
+    let synonyms = list_files(&kb_dir, "toml", &canonical, diags)?
+        .into_iter()
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n == super::synonyms::SYNONYMS_FILE)
+        })
+        .and_then(|p| read_source(&p, diags));
     let mut rule_files = Vec::new();
     for path in list_files(&rules_dir, "toml", &canonical, diags)? {
         if let Some(source) = read_source(&path, diags) {
@@ -127,6 +145,7 @@ pub fn read_dir_root(
         location: RootLocation::Dir(root.to_path_buf()),
         articles,
         rule_files,
+        synonyms,
     })
 }
 

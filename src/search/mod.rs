@@ -3,15 +3,24 @@
 //! The index is built in memory on each call: on the built-in knowledge base that costs a
 //! few milliseconds (see README, "Search index"), less than opening an on-disk cache, and
 //! it can never be stale or corrupt.
+//!
+//! A query is its words (no query syntax is interpreted): each word is searched in every
+//! field with the field's weight, neighbouring words are rewarded when they stand near each
+//! other, synonyms (`kb/synonyms.toml`) and typo corrections are searched at a lower weight
+//! (see `query.rs`). Text that fires a rule ranks that rule's article first
+//! ([`rule_matches`]): the same engine as `arm-kb match`.
+
+mod explain;
+mod query;
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 
 use serde::Serialize;
 use tantivy::collector::TopDocs;
 use tantivy::directory::RamDirectory;
-use tantivy::query::{BooleanQuery, Occur, Query, QueryParser};
+use tantivy::query::{BooleanQuery, Occur, QueryClone, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
@@ -20,10 +29,15 @@ use tantivy::tokenizer::{
     Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter,
     TextAnalyzer, TokenizerManager,
 };
-use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term, doc};
+use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, TantivyDocument, Term, doc};
+
+pub use explain::{Contribution, HitExplanation};
+pub use query::{ClauseKind, MAX_QUERY_TERMS, Weights};
 
 use crate::kb::KnowledgeBase;
+use crate::matcher::Engine;
 use crate::placeholder;
+use query::{Builder, Clause, QueryParts, SynonymTerms};
 
 const PROSE: &str = "kb_en";
 const CODES: &str = "kb_code";
@@ -33,6 +47,18 @@ const CODES: &str = "kb_code";
 const WRITER_MEMORY_PER_ARTICLE: usize = 4 << 10;
 const WRITER_MEMORY_MIN: usize = 1 << 20;
 const WRITER_MEMORY_MAX: usize = 64 << 20;
+
+/// Words too common in how people ask to tell articles apart ("how do I …", "getting an
+/// error when …"), on top of the English stop words. They are dropped from the articles
+/// and from queries alike: in a question they would match any article's body.
+const QUERY_STOP_WORDS: &[&str] = &[
+    "how", "do", "does", "did", "doing", "i", "im", "me", "my", "we", "our", "us", "you", "your",
+    "can", "could", "should", "would", "what", "why", "when", "where", "which", "who", "while",
+    "after", "from", "its", "has", "have", "had", "been", "being", "am", "were", "any", "some",
+    "so", "also", "only", "just", "there", "here", "about", "via", "way", "get", "getting", "got",
+    "issue", "issues", "problem", "help", "please", "hi", "hello", "thanks", "error", "errors",
+    "fails", "failed", "failing", "fail", "failure",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -51,11 +77,42 @@ pub struct SearchHit {
     /// Byte ranges of `snippet` that matched.
     #[serde(skip)]
     pub highlights: Vec<Range<usize>>,
+    /// The rules that fired on the query text, when this article ranks first because of
+    /// them.
+    #[serde(skip)]
+    pub rules: Vec<String>,
+    /// Why the hit ranks where it does (only when asked for).
+    #[serde(skip)]
+    pub explanation: Option<HitExplanation>,
 }
 
-struct Fields {
+/// An article whose rules fire on the query text, with those rules.
+#[derive(Clone, Debug)]
+pub struct RuleMatch {
+    pub article: String,
+    pub rules: Vec<String>,
+}
+
+/// The articles whose rules fire on `text` itself (an error pasted as a query), ranked as
+/// `arm-kb match` ranks its findings.
+pub fn rule_matches(engine: &Engine, text: &str) -> Vec<RuleMatch> {
+    let Ok(set) = engine.scan_bytes(None, text.as_bytes()) else {
+        return Vec::new();
+    };
+    crate::report::Report::build(set, engine.kb)
+        .findings
+        .into_iter()
+        .map(|f| RuleMatch {
+            article: f.article.to_string(),
+            rules: f.rules.iter().map(ToString::to_string).collect(),
+        })
+        .collect()
+}
+
+pub(crate) struct Fields {
     id: Field,
     title: Field,
+    questions: Field,
     tags: Field,
     error_codes: Field,
     summary: Field,
@@ -66,9 +123,10 @@ struct Fields {
 
 /// A searchable index of a knowledge base.
 pub struct SearchIndex {
-    index: Index,
     reader: IndexReader,
     fields: Fields,
+    weights: Weights,
+    synonyms: Vec<SynonymTerms>,
     /// The articles' text, kept to build the vocabulary if a query needs correcting.
     texts: Vec<String>,
     vocabulary: OnceLock<Vocabulary>,
@@ -123,13 +181,28 @@ impl Vocabulary {
     }
 }
 
+/// The English stop words (Lucene's list, as tantivy ships it).
+const ENGLISH_STOP_WORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it",
+    "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these",
+    "they", "this", "to", "was", "will", "with",
+];
+
+/// Lower-cased, stop words removed, stemmed: how prose is indexed and queried.
 fn prose_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .filter(StopWordFilter::new(Language::English).expect("English stop words are built in"))
-        .filter(Stemmer::new(Language::English))
-        .build()
+    static ANALYZER: LazyLock<TextAnalyzer> = LazyLock::new(|| {
+        let stop_words = ENGLISH_STOP_WORDS
+            .iter()
+            .chain(QUERY_STOP_WORDS)
+            .map(|w| (*w).to_owned());
+        TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RemoveLongFilter::limit(40))
+            .filter(LowerCaser)
+            .filter(StopWordFilter::remove(stop_words))
+            .filter(Stemmer::new(Language::English))
+            .build()
+    });
+    ANALYZER.clone()
 }
 
 /// Lower-cased words, not stemmed: what a user would spell.
@@ -142,6 +215,11 @@ fn plain_analyzer() -> TextAnalyzer {
 
 impl SearchIndex {
     pub fn build(kb: &KnowledgeBase) -> Result<SearchIndex, SearchError> {
+        Self::build_with(kb, Weights::default())
+    }
+
+    /// An index that ranks with other weights (to compare rankings).
+    pub fn build_with(kb: &KnowledgeBase, weights: Weights) -> Result<SearchIndex, SearchError> {
         let mut schema = Schema::builder();
         let prose = |stored: bool| {
             let o = TextOptions::default().set_indexing_options(
@@ -159,6 +237,7 @@ impl SearchIndex {
         let fields = Fields {
             id: schema.add_text_field("id", STRING | STORED),
             title: schema.add_text_field("title", prose(true)),
+            questions: schema.add_text_field("questions", prose(false)),
             tags: schema.add_text_field("tags", prose(false)),
             error_codes: schema.add_text_field("error_codes", codes),
             summary: schema.add_text_field("summary", prose(true)),
@@ -193,11 +272,13 @@ impl SearchIndex {
             // The id's words are searchable too ("secret expired" → sp-secret-expired).
             let id_words = a.id.as_str().replace('-', " ");
             let tags = a.tags.join(" ");
+            let questions = a.questions.join("\n");
             texts.push(
                 [
                     a.title.as_str(),
                     &tags,
                     &id_words,
+                    &questions,
                     &summary,
                     &symptoms,
                     &cause,
@@ -217,6 +298,9 @@ impl SearchIndex {
             for t in &a.tags {
                 d.add_text(fields.tags, t);
             }
+            for q in &a.questions {
+                d.add_text(fields.questions, q);
+            }
             for c in &a.error_codes {
                 d.add_text(fields.error_codes, c);
                 // "7000222" finds AADSTS7000222 too.
@@ -231,57 +315,58 @@ impl SearchIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
+        let mut analyzer = prose_analyzer();
+        let synonyms = kb
+            .synonyms
+            .groups
+            .iter()
+            .map(|g| SynonymTerms {
+                terms: g
+                    .terms
+                    .iter()
+                    .map(|t| (t.clone(), query::term_stems(&mut analyzer, t)))
+                    .collect(),
+            })
+            .collect();
         Ok(SearchIndex {
-            index,
             reader,
             fields,
+            weights,
+            synonyms,
             texts,
             vocabulary: OnceLock::new(),
         })
     }
 
-    fn query(&self, text: &str, correct_typos: bool) -> Box<dyn Query> {
-        let f = &self.fields;
-        let mut parser = QueryParser::for_index(
-            &self.index,
-            vec![
-                f.title,
-                f.tags,
-                f.error_codes,
-                f.summary,
-                f.symptoms,
-                f.cause,
-                f.fix,
-            ],
-        );
-        parser.set_field_boost(f.title, 3.0);
-        parser.set_field_boost(f.error_codes, 4.0);
-        parser.set_field_boost(f.tags, 2.0);
-        parser.set_field_boost(f.summary, 1.5);
-        // Syntax errors never reach the user: the lenient parser keeps what it can.
-        let (exact, _errors) = parser.parse_query_lenient(text);
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, exact)];
-        if !correct_typos {
-            return Box::new(BooleanQuery::new(clauses));
-        }
+    fn clauses(&self, text: &str, correct_typos: bool, parts: QueryParts) -> Vec<Clause> {
         // Typos: misspelt words are searched again as the closest words of the articles,
         // so they are scored like correctly spelt ones.
-        let corrected = self.corrections(text);
-        if !corrected.is_empty() {
-            let (q, _errors) = parser.parse_query_lenient(&corrected.join(" "));
-            clauses.push((Occur::Should, q));
+        let corrected = if correct_typos {
+            self.corrections(text)
+        } else {
+            Vec::new()
+        };
+        Builder {
+            fields: &self.fields,
+            weights: &self.weights,
+            synonyms: &self.synonyms,
         }
-        Box::new(BooleanQuery::new(clauses))
+        .clauses(text, &corrected, parts)
     }
 
-    /// Corrections of the query words that no article uses.
-    fn corrections(&self, text: &str) -> Vec<String> {
+    /// Corrections of the query words that no article uses: (article word, query word).
+    fn corrections(&self, text: &str) -> Vec<(String, String)> {
         let searcher = self.reader.searcher();
         let mut plain = plain_analyzer();
         let mut prose = prose_analyzer();
-        let mut corrected: Vec<String> = Vec::new();
+        let mut corrected: Vec<(String, String)> = Vec::new();
         let mut stream = plain.token_stream(text);
+        let mut words = 0;
         while let Some(token) = stream.next() {
+            words += 1;
+            if words > MAX_QUERY_TERMS {
+                break;
+            }
             let mut stems = prose.token_stream(&token.text);
             // A stop word yields no stem: nothing to correct.
             let Some(stem) = stems.next().map(|t| t.text.clone()) else {
@@ -298,9 +383,9 @@ impl SearchIndex {
                 .vocabulary
                 .get_or_init(|| Vocabulary::build(&self.texts));
             if let Some(word) = vocabulary.correct(&token.text)
-                && !corrected.iter().any(|c| c == word)
+                && !corrected.iter().any(|(c, _)| c == word)
             {
-                corrected.push(word.to_owned());
+                corrected.push((word.to_owned(), token.text.clone()));
             }
         }
         corrected
@@ -310,23 +395,43 @@ impl SearchIndex {
     /// as the articles spell it, in some form).
     fn knows_stem(&self, searcher: &tantivy::Searcher, stem: &str) -> bool {
         let f = &self.fields;
-        [f.title, f.tags, f.summary, f.symptoms, f.cause, f.fix]
-            .into_iter()
-            .any(|field| {
-                searcher
-                    .doc_freq(&Term::from_field_text(field, stem))
-                    .is_ok_and(|n| n > 0)
-            })
+        [
+            f.title,
+            f.questions,
+            f.tags,
+            f.summary,
+            f.symptoms,
+            f.cause,
+            f.fix,
+        ]
+        .into_iter()
+        .any(|field| {
+            searcher
+                .doc_freq(&Term::from_field_text(field, stem))
+                .is_ok_and(|n| n > 0)
+        })
     }
 
     /// The best `limit` articles for `text`, best first.
     pub fn search(&self, text: &str, limit: usize) -> Result<Vec<SearchHit>, SearchError> {
-        match self.run(text, limit, true) {
-            // Query syntax the parser accepted but the index cannot run (`x:*` on a field
-            // that does not exist): search the plain words instead.
-            Err(_) => self.run(&plain_words(text), limit, true),
-            ok => ok,
-        }
+        self.search_ranked(text, limit, &[], false)
+    }
+
+    /// The best `limit` articles for `text`: first the articles of `first` (the rules that
+    /// fired on the text, see [`rule_matches`]), then the best of the others. With
+    /// `explain`, each hit says what it matched.
+    pub fn search_ranked(
+        &self,
+        text: &str,
+        limit: usize,
+        first: &[RuleMatch],
+        explain: bool,
+    ) -> Result<Vec<SearchHit>, SearchError> {
+        let parts = QueryParts {
+            phrases: true,
+            synonyms: true,
+        };
+        self.run(text, limit, true, parts, first, explain)
     }
 
     fn run(
@@ -334,10 +439,49 @@ impl SearchIndex {
         text: &str,
         limit: usize,
         correct_typos: bool,
+        parts: QueryParts,
+        first: &[RuleMatch],
+        explain: bool,
     ) -> Result<Vec<SearchHit>, SearchError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let searcher = self.reader.searcher();
-        let query = self.query(text, correct_typos);
-        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+        let clauses = self.clauses(text, correct_typos, parts);
+        let query = BooleanQuery::new(
+            clauses
+                .iter()
+                .map(|c| (Occur::Should, QueryClone::box_clone(c.query.as_ref())))
+                .collect(),
+        );
+        // The articles the rules put first, then the text's best.
+        let mut ranked: Vec<(f32, DocAddress, Vec<String>)> = Vec::new();
+        for m in first.iter().take(limit) {
+            let term = Term::from_field_text(self.fields.id, &m.article);
+            let id_query = TermQuery::new(term, IndexRecordOption::Basic);
+            if let Some(&(_, address)) = searcher
+                .search(&id_query, &TopDocs::with_limit(1).order_by_score())?
+                .first()
+                && !ranked.iter().any(|r| r.1 == address)
+            {
+                let score = explain::score_of(&searcher, &query, address).unwrap_or(0.0);
+                ranked.push((score, address, m.rules.clone()));
+            }
+        }
+        if ranked.len() < limit && !clauses.is_empty() {
+            let top = searcher.search(
+                &query,
+                &TopDocs::with_limit(limit + ranked.len()).order_by_score(),
+            )?;
+            for (score, address) in top {
+                if ranked.len() >= limit {
+                    break;
+                }
+                if !ranked.iter().any(|r| r.1 == address) {
+                    ranked.push((score, address, Vec::new()));
+                }
+            }
+        }
         let generators: Vec<SnippetGenerator> = [
             self.fields.fix,
             self.fields.symptoms,
@@ -346,13 +490,13 @@ impl SearchIndex {
         ]
         .into_iter()
         .map(|field| {
-            let mut g = SnippetGenerator::create(&searcher, &*query, field)?;
+            let mut g = SnippetGenerator::create(&searcher, &query, field)?;
             g.set_max_num_chars(160);
             Ok(g)
         })
         .collect::<Result<_, tantivy::TantivyError>>()?;
         let mut hits = Vec::new();
-        for (score, address) in top.into_iter().take(limit) {
+        for (score, address, rules) in ranked {
             let doc: TantivyDocument = searcher.doc(address)?;
             let text_of = |field: Field| {
                 doc.get_first(field)
@@ -369,12 +513,16 @@ impl SearchIndex {
                 Some(s) => (s.fragment().to_owned(), s.highlighted().to_vec()),
                 None => (text_of(self.fields.summary), Vec::new()),
             };
+            let explanation =
+                explain.then(|| explain::explain(&searcher, &clauses, address, score, &rules));
             hits.push(SearchHit {
                 article: text_of(self.fields.id),
                 title: text_of(self.fields.title),
                 score,
                 snippet,
                 highlights,
+                rules,
+                explanation,
             });
         }
         Ok(hits)
@@ -393,14 +541,10 @@ impl SearchIndex {
             return Ok(Vec::new());
         }
         // Log lines are long and full of noise and odd words: exact terms only.
-        self.run(&words, limit, false)
+        let parts = QueryParts {
+            phrases: false,
+            synonyms: false,
+        };
+        self.run(&words, limit, false, parts, &[], false)
     }
-}
-
-/// The words of `text` without any query syntax.
-fn plain_words(text: &str) -> String {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }

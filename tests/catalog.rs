@@ -333,6 +333,7 @@ fn two_owners_of_a_code_in_one_root_is_an_error() {
         location: RootLocation::Dir("team".into()),
         articles: vec![article("one"), article("two")],
         rule_files: vec![],
+        synonyms: None,
     };
     let mut diags = Vec::new();
     KnowledgeBase::from_roots_with(vec![root], &Catalog::default(), false, &mut diags);
@@ -359,6 +360,7 @@ fn an_unknown_message_id_is_a_load_error_with_its_position() {
             "team/rules/a.toml",
             "[[rule]]\nid = 'team.a'\narticle = 'a'\nmessages = ['azure-arm-rest:ExpiredServicePrincipalMessageWithLnk']\n",
         )],
+        synonyms: None,
     };
     let mut diags = Vec::new();
     let kb = KnowledgeBase::from_roots_with(vec![root], &fixture_catalog(), false, &mut diags);

@@ -226,6 +226,10 @@ pub fn compile(text: &str, names: &[String]) -> Compiled {
                     ".*"
                 } else if leading {
                     r"\S+"
+                } else if quoted {
+                    // A quoted value is never empty: without this, a message that quotes a
+                    // name would match the same words with no name (another tool's text).
+                    r"\S.*?"
                 } else {
                     ".*?"
                 };

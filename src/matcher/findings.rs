@@ -101,6 +101,9 @@ impl FindingSet {
         rule.finish_captures(&mut captures);
         let (article, severity, priority) = (&rule.article, rule.severity, rule.priority);
         let confidence = rule.confidence();
+        // What the catalog says (an Entra code's official description) outranks what a
+        // hand-written pattern took from the same line.
+        let authoritative = rule.extras.generated;
         let rule = &rule.id;
         let acc = self
             .by_article
@@ -125,7 +128,11 @@ impl FindingSet {
         // A line firing several rules of one article is one piece of evidence.
         if let Some(e) = acc.evidence.iter_mut().find(|e| e.line == line) {
             for (k, v) in captures {
-                e.captures.entry(k).or_insert(v);
+                if authoritative {
+                    e.captures.insert(k, v);
+                } else {
+                    e.captures.entry(k).or_insert(v);
+                }
             }
             return;
         }

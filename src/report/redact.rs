@@ -23,38 +23,152 @@ struct SecretPattern {
     regex: Regex,
 }
 
-/// Source of every secret shape, in the order they are applied: whole tokens first, so a
-/// token after `Bearer` is already masked when the key-value shapes run.
-const PATTERNS: &[&str] = &[
+/// A kind of secret and the regex that finds it; `name` is what tests and docs call it.
+pub struct SecretShape {
+    pub name: &'static str,
+    pub regex: &'static str,
+}
+
+/// Every secret shape, in the order they are applied: whole tokens first, so a token after
+/// `Bearer` or a key name is already masked when the key-value shapes run. Each shape has a
+/// test (`tests::every_shape_is_masked`). Key-value shapes keep the key and mask the value.
+pub const SHAPES: &[SecretShape] = &[
     // A private key on one line (JSON, escaped `\n`): keep the markers, mask the body.
-    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?P<secret>.+?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)",
+    SecretShape {
+        name: "private-key",
+        regex: r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?P<secret>.+?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)",
+    },
     // JSON Web Token: base64url header `{"…` (eyJ), payload and (maybe cut) signature.
-    r"eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*)?",
+    SecretShape {
+        name: "jwt",
+        regex: r"eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*)?",
+    },
     // Entra ID client secret: three characters, a digit, `Q~`, then 31–34 more.
-    r"[A-Za-z0-9_.~-]{3}[0-9]Q~[A-Za-z0-9_.~-]{31,34}",
+    SecretShape {
+        name: "entra-client-secret",
+        regex: r"[A-Za-z0-9_.~-]{3}[0-9]Q~[A-Za-z0-9_.~-]{31,34}",
+    },
+    // Azure DevOps personal access token, 2024 format: 84 characters with `AZDO` at 76.
+    SecretShape {
+        name: "azure-devops-pat-84",
+        regex: r"\b[A-Za-z0-9]{76}AZDO[A-Za-z0-9]{4}\b",
+    },
+    // Azure DevOps personal access token, classic format: 52 base32 characters.
+    SecretShape {
+        name: "azure-devops-pat-52",
+        regex: r"\b[a-z2-7]{52}\b",
+    },
+    // GitHub tokens: classic (`ghp_`, OAuth `gho_`, user-to-server `ghu_`, server `ghs_`,
+    // refresh `ghr_`) and fine-grained (`github_pat_`).
+    SecretShape {
+        name: "github-token",
+        regex: r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
+    },
+    // GitLab personal, pipeline and deploy tokens.
+    SecretShape {
+        name: "gitlab-token",
+        regex: r"\bgl(?:pat|ptt|dt|rt)-[A-Za-z0-9_-]{20,}\b",
+    },
+    // npm access token.
+    SecretShape {
+        name: "npm-token",
+        regex: r"\bnpm_[A-Za-z0-9]{36}\b",
+    },
+    // PyPI upload token (a macaroon, base64 after `pypi-`).
+    SecretShape {
+        name: "pypi-token",
+        regex: r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}",
+    },
+    // Docker Hub personal access token.
+    SecretShape {
+        name: "docker-hub-token",
+        regex: r"\bdckr_pat_[A-Za-z0-9_-]{20,}",
+    },
+    // Slack tokens.
+    SecretShape {
+        name: "slack-token",
+        regex: r"\bxox[abposr]-[A-Za-z0-9-]{10,}",
+    },
+    // AWS access key id.
+    SecretShape {
+        name: "aws-access-key-id",
+        regex: r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b",
+    },
+    // Google API key.
+    SecretShape {
+        name: "google-api-key",
+        regex: r"\bAIza[A-Za-z0-9_-]{35}\b",
+    },
+    // Stripe secret and restricted keys.
+    SecretShape {
+        name: "stripe-key",
+        regex: r"\b[rs]k_live_[A-Za-z0-9]{20,}\b",
+    },
+    // HTTP basic or bearer credentials after an `Authorization:` header name (git's
+    // `http.extraheader="AUTHORIZATION: basic …"` included).
+    SecretShape {
+        name: "authorization-header",
+        regex: r"(?i:\bauthorization)\s*[:=]\s*(?i:basic|bearer|token|negotiate)\s+(?P<secret>[A-Za-z0-9._~+/-]+=*)",
+    },
     // HTTP bearer token.
-    r"(?i:\bbearer)\s+(?P<secret>[A-Za-z0-9._~+/-]{16,}=*)",
+    SecretShape {
+        name: "bearer-token",
+        regex: r"(?i:\bbearer)\s+(?P<secret>[A-Za-z0-9._~+/-]{16,}=*)",
+    },
+    // A password in a URL: `scheme://user:password@host`.
+    SecretShape {
+        name: "url-userinfo",
+        regex: r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@]*:(?P<secret>[^\s@/]+)@",
+    },
     // SAS signature in a URL or connection string.
-    r#"(?i:\bsig)=(?P<secret>[^&\s"'<>;]+)"#,
-    // Storage account key in a connection string.
-    r#"(?i:\baccountkey)\s*=\s*(?P<secret>[^;\s"']+)"#,
-    // client_secret / clientSecret / client-secret / password as key=value, key: value or
-    // "key": "value" (a quoted value is masked up to its closing quote).
-    r#"(?i:client[_-]?secret|password)["']?\s*[:=]\s*(?:"(?P<secret_dq>[^"]*)"|'(?P<secret_sq>[^']*)'|(?P<secret>[^\s"'&;,]+))"#,
+    SecretShape {
+        name: "sas-signature",
+        regex: r#"(?i:\bsig)=(?P<secret>[^&\s"'<>;]+)"#,
+    },
+    // Storage account key, Service Bus / Event Hubs shared access key and a SQL `Pwd=` in a
+    // connection string.
+    SecretShape {
+        name: "connection-string-key",
+        regex: r#"(?i:\b(?:accountkey|sharedaccesskey|pwd))\s*=\s*(?P<secret>[^;\s"']+)"#,
+    },
+    // Command-line secrets: `--password X`, `--client-secret X`, `--secret X`,
+    // `-ClientSecret X`, `-Password X`, `-ServicePrincipalKey X`, `--token X` (also `=X`).
+    SecretShape {
+        name: "cli-secret-flag",
+        regex: r#"(?i:(?:^|\s)(?:--(?:password|client-secret|secret|token|sas-token|account-key|pat)|-(?:password|clientsecret|serviceprincipalkey|secret|accesstoken|certificatepassword)))(?:\s+|=)(?:"(?P<secret_dq>[^"]*)"|'(?P<secret_sq>[^']*)'|(?P<secret>[^\s"']+))"#,
+    },
+    // `az login -u <id> -p <secret>` (and `-p` right after `az login … --service-principal`).
+    SecretShape {
+        name: "az-login-p",
+        regex: r#"(?:\s-u\s+\S+|(?i:\baz\s+login\b)[^\n]*?)\s-p\s+(?:"(?P<secret_dq>[^"]*)"|'(?P<secret_sq>[^']*)'|(?P<secret>[^\s"']+))"#,
+    },
+    // An escaped JSON secret inside a JSON string: `\"client_secret\":\"…\"`.
+    SecretShape {
+        name: "escaped-json-secret",
+        regex: r#"(?i)\\"(?:client_?secret|secret|password|access_?token|refresh_?token|id_?token|service_?principal_?key|client_?assertion|token)\\"\s*:\s*\\"(?P<secret>(?:[^"\\]|\\[^"])*)\\""#,
+    },
+    // Key-value secrets: client_secret / clientSecret / password / servicePrincipalKey /
+    // access_token / refresh_token / id_token / client_assertion / secret / api key, as
+    // key=value, key: value or "key": "value" (a quoted value is masked to its closing quote).
+    SecretShape {
+        name: "key-value-secret",
+        regex: r#"(?i:client[_-]?secret|password|passwd|service_?principal_?key|access_?token|refresh_?token|id_?token|client_?assertion|api_?key|\bsecret)["']?\s*[:=]\s*(?:"(?P<secret_dq>[^"]*)"|'(?P<secret_sq>[^']*)'|(?P<secret>[^\s"'&;,]+))"#,
+    },
 ];
 
 static SECRET_PATTERNS: LazyLock<Vec<SecretPattern>> = LazyLock::new(|| {
-    PATTERNS
+    SHAPES
         .iter()
-        .map(|p| SecretPattern {
-            regex: Regex::new(p).expect("secret patterns are valid"),
+        .map(|shape| SecretPattern {
+            regex: Regex::new(shape.regex).expect("secret patterns are valid"),
         })
         .collect()
 });
 
 /// All shapes at once: most lines hold no secret and are answered by one search.
-static ANY_SECRET: LazyLock<RegexSet> =
-    LazyLock::new(|| RegexSet::new(PATTERNS).expect("secret patterns are valid"));
+static ANY_SECRET: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new(SHAPES.iter().map(|shape| shape.regex)).expect("secret patterns are valid")
+});
 
 /// A line that is nothing but a long base64 run (after an optional pipeline timestamp):
 /// the body of a PEM private key whose `BEGIN` line is out of sight.
@@ -372,6 +486,154 @@ mod tests {
             masked(r#"{"password": "p a s s"}"#),
             r#"{"password": "***"}"#
         );
+    }
+
+    /// One case per shape: the line as a log prints it, and what every output must show.
+    const SHAPE_CASES: &[(&str, &str, &str)] = &[
+        (
+            "private-key",
+            r#""k": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN\n-----END PRIVATE KEY-----""#,
+            r#""k": "-----BEGIN PRIVATE KEY-----***-----END PRIVATE KEY-----""#,
+        ),
+        (
+            "jwt",
+            "assertion eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzYyJ9.c2ln rejected",
+            "assertion *** rejected",
+        ),
+        (
+            "entra-client-secret",
+            "secret value abc8Q~Zx1yW2vU3tS4rQ5pO6nM7lK8jI9hG0fE1d in use",
+            "secret value *** in use",
+        ),
+        (
+            "azure-devops-pat-84",
+            "PAT 0123456789abcdefghijABCDEFGHIJ0123456789abcdefghijABCDEFGHIJ0123456789abcdefAZDOwxyz used",
+            "PAT *** used",
+        ),
+        (
+            "azure-devops-pat-52",
+            "git -c user.pat=k2abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopq2 fetch",
+            "git -c user.pat=*** fetch",
+        ),
+        (
+            "github-token",
+            "remote: ghp_0123456789abcdefghijABCDEFGHIJ012345 and github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz",
+            "remote: *** and ***",
+        ),
+        (
+            "gitlab-token",
+            "token glpat-abcdefghij0123456789 was revoked",
+            "token *** was revoked",
+        ),
+        (
+            "npm-token",
+            "//registry.npmjs.org/:_authToken npm_0123456789abcdefghijABCDEFGHIJ012345",
+            "//registry.npmjs.org/:_authToken ***",
+        ),
+        (
+            "pypi-token",
+            "twine upload -u __token__ pypi-AgEIcHlwaS5vcmcCJDAxMjM0NTY3LTg5YWItY2RlZi0wMTIzLTQ1Njc4OWFiY2RlZgACKlsz",
+            "twine upload -u __token__ ***",
+        ),
+        (
+            "docker-hub-token",
+            "docker login -u me dckr_pat_abcdefghij0123456789XYZ",
+            "docker login -u me ***",
+        ),
+        (
+            "slack-token",
+            "webhook xoxb-1234567890-abcdefghijkl posted",
+            "webhook *** posted",
+        ),
+        (
+            "aws-access-key-id",
+            "aws key AKIAIOSFODNN7EXAMPLE found",
+            "aws key *** found",
+        ),
+        (
+            "google-api-key",
+            "key=AIzaSyA0123456789abcdefghijklmnopqrstuv",
+            "key=***",
+        ),
+        (
+            "stripe-key",
+            "STRIPE sk_live_0123456789abcdefghijklmn set",
+            "STRIPE *** set",
+        ),
+        (
+            "authorization-header",
+            r#"git -c http.extraheader="AUTHORIZATION: basic OmFiY2RlZmdoaWprbG1ub3A=" fetch"#,
+            r#"git -c http.extraheader="AUTHORIZATION: basic ***" fetch"#,
+        ),
+        (
+            "bearer-token",
+            "Authorization: Bearer 0123456789abcdefABCDEF_-.~+/==",
+            "Authorization: Bearer ***",
+        ),
+        (
+            "url-userinfo",
+            "fatal: unable to access 'https://build:hunter2pass@dev.azure.com/org/_git/repo/'",
+            "fatal: unable to access 'https://build:***@dev.azure.com/org/_git/repo/'",
+        ),
+        (
+            "sas-signature",
+            "https://a.blob.core.windows.net/c/b?sv=2022-11-02&sig=AbC%2Bdef%3D&sp=r",
+            "https://a.blob.core.windows.net/c/b?sv=2022-11-02&sig=***&sp=r",
+        ),
+        (
+            "connection-string-key",
+            "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=Zm9vYmFy+/=;Server=db;Pwd=Pa55;",
+            "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=***;Server=db;Pwd=***;",
+        ),
+        (
+            "cli-secret-flag",
+            "az ad sp create --password Sup3rS3cret --client-secret 'a b' ; Connect-AzAccount -ClientSecret hunter2x -Password=pw2",
+            "az ad sp create --password *** --client-secret '***' ; Connect-AzAccount -ClientSecret *** -Password=***",
+        ),
+        (
+            "az-login-p",
+            "az login --service-principal -u 3f0c2a51-8d4e-4b7a-9c1e-52b7d0e4a9f1 -p plainpassword --tenant t",
+            "az login --service-principal -u 3f0c2a51-8d4e-4b7a-9c1e-52b7d0e4a9f1 -p *** --tenant t",
+        ),
+        (
+            "escaped-json-secret",
+            r#"{"body": "{\"client_id\":\"abc\",\"client_secret\":\"s3cr3t value\"}"}"#,
+            r#"{"body": "{\"client_id\":\"abc\",\"client_secret\":\"***\"}"}"#,
+        ),
+        (
+            "key-value-secret",
+            r#"{"servicePrincipalKey": "abc", "secret": "x y", "access_token": "tok"} refresh_token=rt1"#,
+            r#"{"servicePrincipalKey": "***", "secret": "***", "access_token": "***"} refresh_token=***"#,
+        ),
+    ];
+
+    #[test]
+    fn every_shape_is_masked() {
+        for shape in SHAPES {
+            assert!(
+                SHAPE_CASES.iter().any(|(name, _, _)| *name == shape.name),
+                "shape {} has no test case",
+                shape.name
+            );
+        }
+        for (name, line, want) in SHAPE_CASES {
+            assert_eq!(masked(line), *want, "shape {name}");
+        }
+    }
+
+    #[test]
+    fn look_alikes_of_secrets_are_left_alone() {
+        for line in [
+            "mkdir -p /home/vsts/work/1/a",
+            "##[error]Could not fetch access token for Azure. Status code: 401",
+            "Secret expired, update service connection at https://dev.azure.com/o/p/_settings/adminservices?resourceId=1",
+            "sha256 3f0c2a518d4e4b7a9c1e52b7d0e4a9f13f0c2a518d4e4b7a9c1e52b7d0e4a9f1",
+            "git@github.com:org/repo.git",
+            "https://host:8080/path@v2",
+            "--token-file ./t.txt",
+        ] {
+            assert_eq!(masked(line), line);
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod ids;
 pub mod kb;
 pub mod matcher;
+pub mod neutralize;
 pub mod placeholder;
 pub mod render;
 pub mod report;

@@ -18,6 +18,7 @@ pub mod render;
 pub mod report;
 pub mod rules;
 pub mod search;
+pub mod secrets;
 pub mod source;
 pub mod text;
 pub mod workers;

@@ -9,7 +9,9 @@
 //!
 //! [`text`] rewrites those openings into look-alikes a person reads the same way (a
 //! full-width `［` or `：`), for the formats people read. [`json`] rewrites them with JSON
-//! escapes (`\u0023`), so a parser still decodes the exact text while the raw line is inert.
+//! escapes (`\u005b`), so a parser still decodes the exact text while the raw line is inert.
+//! [`output`] applies one of them to every line of a whole output, and [`Stdout`] to all
+//! that a command prints.
 //! Both run on text that is already cleaned of escapes and control characters, so nothing
 //! can reassemble a command afterwards.
 
@@ -49,27 +51,133 @@ pub fn text(line: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Serialised JSON (any number of lines) with the `#` of every command opening written as
-/// `\u0023`. `#` only occurs inside JSON strings, where the escape decodes to the same text;
-/// a JSON line never starts with `::`.
+/// Serialised JSON (any number of lines) with the `[` of every command opening written as
+/// `\u005b`. `##` only occurs inside JSON strings, where the escape decodes to the same
+/// text; a JSON line never starts with `::`.
 pub fn json(serialized: &str) -> Cow<'_, str> {
     let openings = command_openings(serialized);
     if openings.is_empty() {
         return Cow::Borrowed(serialized);
     }
-    let mut out = String::with_capacity(serialized.len() + 16 * openings.len());
+    let mut out = String::with_capacity(serialized.len() + 6 * openings.len());
     let mut last = 0;
     for bracket in openings {
-        // The opening starts with `##` right before `vso[` or `[`.
-        let hashes = serialized[..bracket]
-            .rfind("##")
-            .expect("an opening starts with ##");
-        out.push_str(&serialized[last..hashes]);
-        out.push_str("\\u0023\\u0023");
-        last = hashes + 2;
+        out.push_str(&serialized[last..bracket]);
+        out.push_str("\\u005b");
+        last = bracket + 1;
     }
     out.push_str(&serialized[last..]);
     Cow::Owned(out)
+}
+
+/// How a whole output is made inert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Text for people (text, Markdown, summary files): look-alike characters.
+    Text,
+    /// Serialised JSON: escapes that decode to the same text.
+    Json,
+    /// Logging commands of the CI formats: a line that is one of arm-kb's own commands
+    /// (already escaped by its printer) is kept; any other line is treated as text.
+    Ci,
+}
+
+/// The commands the CI formats write themselves, at the start of a line.
+const OWN_COMMANDS: &[&str] = &[
+    "##vso[task.logissue ",
+    "##vso[task.uploadsummary]",
+    "::error ",
+    "::warning ",
+    "::notice ",
+];
+
+/// One of arm-kb's own commands: the command itself (up to the `]` of `##vso[…]`, or
+/// the `::` that ends a workflow command's properties) is kept; the message after it,
+/// which a runner never parses for a second command, is made inert all the same.
+fn own_command(line: &str) -> Cow<'_, str> {
+    let head = if line.starts_with("##") {
+        line.find(']').map(|i| i + 1)
+    } else {
+        line[2..].find("::").map(|i| i + 4)
+    }
+    .unwrap_or(line.len());
+    let message = &line[head..];
+    let openings = command_openings(message);
+    if openings.is_empty() {
+        return Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len() + 8);
+    out.push_str(&line[..head]);
+    let mut last = 0;
+    for bracket in openings {
+        out.push_str(&message[last..bracket]);
+        out.push(INERT_BRACKET);
+        last = bracket + 1;
+    }
+    out.push_str(&message[last..]);
+    Cow::Owned(out)
+}
+
+/// `output` (any number of lines; `\n`, `\r\n` and a bare `\r` each end one, as for the
+/// runners) with every line made inert the way `mode` says.
+pub fn output(mode: Mode, output: &str) -> Cow<'_, str> {
+    let mut out = String::new();
+    let mut changed = false;
+    for piece in output.split_inclusive(['\n', '\r']) {
+        let line = piece.trim_end_matches(['\n', '\r']);
+        let end = &piece[line.len()..];
+        let inert = match mode {
+            Mode::Json => json(line),
+            Mode::Ci if OWN_COMMANDS.iter().any(|c| line.starts_with(c)) => own_command(line),
+            Mode::Text | Mode::Ci => text(line),
+        };
+        changed |= matches!(inert, Cow::Owned(_));
+        out.push_str(&inert);
+        out.push_str(end);
+    }
+    if changed {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(output)
+    }
+}
+
+/// Standard output that no runner can take commands from: what is written is styled for
+/// the terminal (colours stripped when it is none), held, and made inert line by line
+/// when [`Stdout::finish`] writes it. Outputs are small (a report, an article).
+pub struct Stdout {
+    mode: Mode,
+    held: anstream::AutoStream<Vec<u8>>,
+}
+
+impl Stdout {
+    pub fn new(mode: Mode) -> Self {
+        let choice = anstream::AutoStream::choice(&std::io::stdout());
+        Stdout {
+            mode,
+            held: anstream::AutoStream::new(Vec::new(), choice),
+        }
+    }
+
+    /// Writes what was held to standard output, made inert.
+    pub fn finish(self) -> std::io::Result<()> {
+        use std::io::Write;
+        let bytes = self.held.into_inner();
+        let held = String::from_utf8_lossy(&bytes);
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(output(self.mode, &held).as_bytes())?;
+        stdout.flush()
+    }
+}
+
+impl std::io::Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.held.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Byte offsets of the `[` of every `##vso[` (any case) and `##[` in `s`.

@@ -5,235 +5,19 @@
 //! forget to mask. A secret value becomes [`MASK`]; the key name in front of it stays, so the
 //! line still says what was there (`client_secret=***`).
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use regex::{Regex, RegexSet};
+use regex::Regex;
 
 use super::{Evidence, Report};
 
-/// What a secret value is replaced with (also what Azure Pipelines prints for its secrets).
-pub const MASK: &str = "***";
-
-/// One secret shape. The value to mask is the capture group whose name starts with
-/// `secret` (the first that took part in the match); without such a group the whole match
-/// is masked.
-struct SecretPattern {
-    regex: Regex,
-}
-
-/// A kind of secret and the regex that finds it; `name` is what tests and docs call it.
-pub struct SecretShape {
-    pub name: &'static str,
-    pub regex: &'static str,
-}
-
-/// Every secret shape, in the order they are applied: whole tokens first, so a token after
-/// `Bearer` or a key name is already masked when the key-value shapes run. Each shape has a
-/// test (`tests::every_shape_is_masked`). Key-value shapes keep the key and mask the value.
-pub const SHAPES: &[SecretShape] = &[
-    // A private key on one line (JSON, escaped `\n`): keep the markers, mask the body.
-    SecretShape {
-        name: "private-key",
-        regex: r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?P<secret>.+?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)",
-    },
-    // JSON Web Token: base64url header `{"…` (eyJ), payload and (maybe cut) signature.
-    SecretShape {
-        name: "jwt",
-        regex: r"eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*)?",
-    },
-    // Entra ID client secret: three characters, a digit, `Q~`, then 31–34 more.
-    SecretShape {
-        name: "entra-client-secret",
-        regex: r"[A-Za-z0-9_.~-]{3}[0-9]Q~[A-Za-z0-9_.~-]{31,34}",
-    },
-    // Azure DevOps personal access token, 2024 format: 84 characters with `AZDO` at 76.
-    SecretShape {
-        name: "azure-devops-pat-84",
-        regex: r"\b[A-Za-z0-9]{76}AZDO[A-Za-z0-9]{4}\b",
-    },
-    // Azure DevOps personal access token, classic format: 52 base32 characters.
-    SecretShape {
-        name: "azure-devops-pat-52",
-        regex: r"\b[a-z2-7]{52}\b",
-    },
-    // GitHub tokens: classic (`ghp_`, OAuth `gho_`, user-to-server `ghu_`, server `ghs_`,
-    // refresh `ghr_`) and fine-grained (`github_pat_`).
-    SecretShape {
-        name: "github-token",
-        regex: r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
-    },
-    // GitLab personal, pipeline and deploy tokens.
-    SecretShape {
-        name: "gitlab-token",
-        regex: r"\bgl(?:pat|ptt|dt|rt)-[A-Za-z0-9_-]{20,}\b",
-    },
-    // npm access token.
-    SecretShape {
-        name: "npm-token",
-        regex: r"\bnpm_[A-Za-z0-9]{36}\b",
-    },
-    // PyPI upload token (a macaroon, base64 after `pypi-`).
-    SecretShape {
-        name: "pypi-token",
-        regex: r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}",
-    },
-    // Docker Hub personal access token.
-    SecretShape {
-        name: "docker-hub-token",
-        regex: r"\bdckr_pat_[A-Za-z0-9_-]{20,}",
-    },
-    // Slack tokens.
-    SecretShape {
-        name: "slack-token",
-        regex: r"\bxox[abposr]-[A-Za-z0-9-]{10,}",
-    },
-    // AWS access key id.
-    SecretShape {
-        name: "aws-access-key-id",
-        regex: r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b",
-    },
-    // Google API key.
-    SecretShape {
-        name: "google-api-key",
-        regex: r"\bAIza[A-Za-z0-9_-]{35}\b",
-    },
-    // Stripe secret and restricted keys.
-    SecretShape {
-        name: "stripe-key",
-        regex: r"\b[rs]k_live_[A-Za-z0-9]{20,}\b",
-    },
-    // HTTP basic or bearer credentials after an `Authorization:` header name (git's
-    // `http.extraheader="AUTHORIZATION: basic …"` included).
-    SecretShape {
-        name: "authorization-header",
-        regex: r"(?i:\bauthorization)\s*[:=]\s*(?i:basic|bearer|token|negotiate)\s+(?P<secret>[A-Za-z0-9._~+/-]+=*)",
-    },
-    // HTTP bearer token.
-    SecretShape {
-        name: "bearer-token",
-        regex: r"(?i:\bbearer)\s+(?P<secret>[A-Za-z0-9._~+/-]{16,}=*)",
-    },
-    // A password in a URL: `scheme://user:password@host`.
-    SecretShape {
-        name: "url-userinfo",
-        regex: r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@]*:(?P<secret>[^\s@/]+)@",
-    },
-    // SAS signature in a URL or connection string.
-    SecretShape {
-        name: "sas-signature",
-        regex: r#"(?i:\bsig)=(?P<secret>[^&\s"'<>;]+)"#,
-    },
-    // Storage account key, Service Bus / Event Hubs shared access key and a SQL `Pwd=` in a
-    // connection string.
-    SecretShape {
-        name: "connection-string-key",
-        regex: r#"(?i:\b(?:accountkey|sharedaccesskey|pwd))\s*=\s*(?P<secret>[^;\s"']+)"#,
-    },
-    // Command-line secrets: `--password X`, `--client-secret X`, `--secret X`,
-    // `-ClientSecret X`, `-Password X`, `-ServicePrincipalKey X`, `--token X` (also `=X`).
-    SecretShape {
-        name: "cli-secret-flag",
-        regex: r#"(?i:(?:^|\s)(?:--(?:password|client-secret|secret|token|sas-token|account-key|pat)|-(?:password|clientsecret|serviceprincipalkey|secret|accesstoken|certificatepassword)))(?:\s+|=)(?:"(?P<secret_dq>[^"]*)"|'(?P<secret_sq>[^']*)'|(?P<secret>[^\s"']+))"#,
-    },
-    // `az login -u <id> -p <secret>` (and `-p` right after `az login … --service-principal`).
-    SecretShape {
-        name: "az-login-p",
-        regex: r#"(?:\s-u\s+\S+|(?i:\baz\s+login\b)[^\n]*?)\s-p\s+(?:"(?P<secret_dq>[^"]*)"|'(?P<secret_sq>[^']*)'|(?P<secret>[^\s"']+))"#,
-    },
-    // An escaped JSON secret inside a JSON string: `\"client_secret\":\"…\"`.
-    SecretShape {
-        name: "escaped-json-secret",
-        regex: r#"(?i)\\"(?:client_?secret|secret|password|access_?token|refresh_?token|id_?token|service_?principal_?key|client_?assertion|token)\\"\s*:\s*\\"(?P<secret>(?:[^"\\]|\\[^"])*)\\""#,
-    },
-    // Key-value secrets: client_secret / clientSecret / password / servicePrincipalKey /
-    // access_token / refresh_token / id_token / client_assertion / secret / api key, as
-    // key=value, key: value or "key": "value" (a quoted value is masked to its closing quote).
-    SecretShape {
-        name: "key-value-secret",
-        regex: r#"(?i:client[_-]?secret|password|passwd|service_?principal_?key|access_?token|refresh_?token|id_?token|client_?assertion|api_?key|\bsecret)["']?\s*[:=]\s*(?:"(?P<secret_dq>[^"]*)"|'(?P<secret_sq>[^']*)'|(?P<secret>[^\s"'&;,]+))"#,
-    },
-];
-
-static SECRET_PATTERNS: LazyLock<Vec<SecretPattern>> = LazyLock::new(|| {
-    SHAPES
-        .iter()
-        .map(|shape| SecretPattern {
-            regex: Regex::new(shape.regex).expect("secret patterns are valid"),
-        })
-        .collect()
-});
-
-/// All shapes at once: most lines hold no secret and are answered by one search.
-static ANY_SECRET: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new(SHAPES.iter().map(|shape| shape.regex)).expect("secret patterns are valid")
-});
-
-/// A line that is nothing but a long base64 run (after an optional pipeline timestamp):
-/// the body of a PEM private key whose `BEGIN` line is out of sight.
-static KEY_BODY_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?P<prefix>\s*(?:\d{4}-\d{2}-\d{2}T[0-9:.]+Z\s+)?)(?P<secret>[A-Za-z0-9+/]{40,}={0,2})\s*$")
-        .expect("valid regex")
-});
+pub use crate::secrets::{MASK, SHAPES, redact};
 
 static KEY_BEGIN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----").expect("valid regex"));
 static KEY_END: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"-----END [A-Z0-9 ]*PRIVATE KEY-----").expect("valid regex"));
-
-/// Masks every secret in one line of text.
-pub fn redact(text: &str) -> Cow<'_, str> {
-    let mut out = Cow::Borrowed(text);
-    if ANY_SECRET.is_match(text) {
-        for pattern in SECRET_PATTERNS.iter() {
-            if let Cow::Owned(masked) = pattern.mask(&out) {
-                out = Cow::Owned(masked);
-            }
-        }
-    }
-    if let Some(masked) = mask_key_body_line(&out) {
-        out = Cow::Owned(masked);
-    }
-    out
-}
-
-impl SecretPattern {
-    fn mask<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        let names: Vec<usize> = self
-            .regex
-            .capture_names()
-            .enumerate()
-            .filter(|(_, n)| n.is_some_and(|n| n.starts_with("secret")))
-            .map(|(i, _)| i)
-            .collect();
-        self.regex.replace_all(text, |caps: &regex::Captures<'_>| {
-            let whole = caps.get(0).expect("group 0 always matches");
-            let Some(secret) = names.iter().find_map(|&i| caps.get(i)) else {
-                return MASK.to_owned();
-            };
-            if secret.as_str().trim().is_empty() || secret.as_str() == MASK {
-                return whole.as_str().to_owned();
-            }
-            format!(
-                "{}{MASK}{}",
-                &text[whole.start()..secret.start()],
-                &text[secret.end()..whole.end()]
-            )
-        })
-    }
-}
-
-/// Masks a line that is only a long base64 run mixing upper case, lower case and digits
-/// (hex digests, which have no upper case, stay readable).
-fn mask_key_body_line(text: &str) -> Option<String> {
-    let caps = KEY_BODY_LINE.captures(text)?;
-    let body = caps.name("secret")?.as_str();
-    let mixed = body.bytes().any(|b| b.is_ascii_uppercase())
-        && body.bytes().any(|b| b.is_ascii_lowercase())
-        && body.bytes().any(|b| b.is_ascii_digit());
-    mixed.then(|| format!("{}{MASK}", &caps["prefix"]))
-}
 
 /// Masks consecutive lines of a log, following private-key blocks across lines: every line
 /// between `-----BEGIN … PRIVATE KEY-----` and its `END` line is masked whole.
@@ -352,6 +136,8 @@ fn redact_captures(
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use super::*;
 
     fn masked(text: &str) -> String {
@@ -559,6 +345,41 @@ mod tests {
             "stripe-key",
             "STRIPE sk_live_0123456789abcdefghijklmn set",
             "STRIPE *** set",
+        ),
+        (
+            "sendgrid-key",
+            "SG.abcdefghijklmnopqrstuv.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG sent",
+            "*** sent",
+        ),
+        (
+            "terraform-cloud-token",
+            "TFE_TOKEN abcdefghij0123.atlasv1.abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz01 set",
+            "TFE_TOKEN *** set",
+        ),
+        (
+            "aws-secret-access-key",
+            "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "export AWS_SECRET_ACCESS_KEY=***",
+        ),
+        (
+            "api-key-header",
+            "curl -H 'Ocp-Apim-Subscription-Key: 0123456789abcdef0123456789abcdef' https://x",
+            "curl -H 'Ocp-Apim-Subscription-Key: ***' https://x",
+        ),
+        (
+            "npmrc-auth",
+            "//pkgs.dev.azure.com/o/_packaging/f/npm/registry/:_authToken=c2VjcmV0dG9rZW4",
+            "//pkgs.dev.azure.com/o/_packaging/f/npm/registry/:_authToken=***",
+        ),
+        (
+            "powershell-securestring",
+            "$p = ConvertTo-SecureString 'Hunter2Hunter2' -AsPlainText -Force",
+            "$p = ConvertTo-SecureString '***' -AsPlainText -Force",
+        ),
+        (
+            "url-encoded-secret",
+            "body=grant_type%3Dpassword%26password%3DHunter2Hunter2&scope=x",
+            "body=grant_type%3Dpassword%26password%3D***&scope=x",
         ),
         (
             "authorization-header",

@@ -29,7 +29,11 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<ExitStatus, Command
     let index = SearchIndex::build(&kb)?;
     let query = args.query.join(" ");
     let hits = index.search(&query, args.limit)?;
-    let mut out = anstream::stdout().lock();
+    let mode = match args.format {
+        OutputFormat::Json => arm_kb::neutralize::Mode::Json,
+        OutputFormat::Text => arm_kb::neutralize::Mode::Text,
+    };
+    let mut out = arm_kb::neutralize::Stdout::new(mode);
     match args.format {
         OutputFormat::Json => {
             let hits = hits
@@ -70,6 +74,7 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<ExitStatus, Command
             }
         }
     }
+    out.finish()?;
     Ok(if hits.is_empty() {
         ExitStatus::Negative
     } else {

@@ -21,5 +21,6 @@ mod search_dev;
 mod search_features;
 mod search_quality;
 mod search_queries;
+mod security;
 mod streaming_property;
 mod untrusted_roots;

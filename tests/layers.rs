@@ -9,7 +9,15 @@ use std::path::Path;
 
 /// Top-level modules by layer, lowest first. One line is one layer.
 const LAYERS: &[&[&str]] = &[
-    &["ids", "source", "text", "placeholder", "workers"],
+    &[
+        "ids",
+        "source",
+        "text",
+        "placeholder",
+        "neutralize",
+        "secrets",
+        "workers",
+    ],
     &["diagnostics"],
     &["catalog"],
     &["rules"],

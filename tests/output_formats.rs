@@ -470,7 +470,7 @@ fn context_lines_surround_evidence_like_grep() {
         "{text}"
     );
     assert!(
-        text.contains("    6- 2025-05-12T14:02:12.1000000Z ##[error]Script failed"),
+        text.contains("    6- 2025-05-12T14:02:12.1000000Z ##［error]Script failed"),
         "{text}"
     );
     assert!(!text.contains("    3- "), "{text}");
@@ -480,7 +480,7 @@ fn context_lines_surround_evidence_like_grep() {
         "{markdown}"
     );
     assert!(
-        markdown.contains("\n6- 2025-05-12T14:02:12.1000000Z ##[error]"),
+        markdown.contains("\n6- 2025-05-12T14:02:12.1000000Z ##［error]"),
         "{markdown}"
     );
     // Without context flags there is none.

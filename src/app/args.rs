@@ -215,15 +215,15 @@ pub struct MatchArgs {
     pub threads: Option<u16>,
 
     /// Lines of context to show before and after each evidence line (text, Markdown).
-    #[arg(short = 'C', long, value_name = "N")]
+    #[arg(short = 'C', long, value_name = "N", value_parser = context_lines)]
     pub context: Option<usize>,
 
     /// Lines of context to show before each evidence line (overrides -C).
-    #[arg(short = 'B', long, value_name = "N")]
+    #[arg(short = 'B', long, value_name = "N", value_parser = context_lines)]
     pub before_context: Option<usize>,
 
     /// Lines of context to show after each evidence line (overrides -C).
-    #[arg(short = 'A', long, value_name = "N")]
+    #[arg(short = 'A', long, value_name = "N", value_parser = context_lines)]
     pub after_context: Option<usize>,
 
     /// Also write the findings as a Markdown report to FILE; with `--format azure-devops`
@@ -297,4 +297,16 @@ pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// At most this many lines of context before or after an evidence line.
+pub const MAX_CONTEXT_LINES: usize = 10_000;
+
+/// A context size for `-A`, `-B` and `-C`: a count up to [`MAX_CONTEXT_LINES`].
+fn context_lines(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
+    if n > MAX_CONTEXT_LINES {
+        return Err(format!("at most {MAX_CONTEXT_LINES} lines of context"));
+    }
+    Ok(n)
 }

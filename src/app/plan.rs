@@ -61,6 +61,7 @@ impl MatchPlan {
         ScanOptions {
             context_before: self.context_before,
             context_after: self.context_after,
+            redact: self.redact,
             ..ScanOptions::default()
         }
     }

@@ -37,6 +37,46 @@ impl CheckReport {
     }
 }
 
+/// Patterns that cost much for what they match: a large Unicode class under a big
+/// repetition (a big program), a bounded repetition around an unbounded one (slow per
+/// byte).
+fn costly_patterns(rule: &Rule) -> Vec<Diagnostic> {
+    use crate::rules::budget::{LARGE_REPETITION, pattern_cost};
+    let mut out = Vec::new();
+    for p in rule.patterns().iter().chain(&rule.unless) {
+        let Some(cost) = pattern_cost(&p.regex) else {
+            continue;
+        };
+        if cost.unicode_repetition >= LARGE_REPETITION {
+            out.push(
+                Diagnostic::warning(
+                    "unicode-repetition",
+                    format!(
+                        "rule `{}`: a Unicode class repeated {} times compiles to a large program",
+                        rule.id, cost.unicode_repetition
+                    ),
+                )
+                .at(p.span.clone())
+                .hint("log text is ASCII: write `(?-u)\\w` (or `[A-Za-z0-9_]`) instead of `\\w`"),
+            );
+        }
+        if cost.nested_repetition >= LARGE_REPETITION {
+            out.push(
+                Diagnostic::warning(
+                    "slow-pattern",
+                    format!(
+                        "rule `{}`: a repetition of {} around an unbounded one is slow on long lines",
+                        rule.id, cost.nested_repetition
+                    ),
+                )
+                .at(p.span.clone())
+                .hint("anchor the pattern on literals and use `.*?` or a bounded class instead"),
+            );
+        }
+    }
+    out
+}
+
 /// Loads and checks every selected root.
 pub fn check(selection: &RootSelection) -> CheckReport {
     let loaded = KnowledgeBase::load(selection);
@@ -58,6 +98,7 @@ pub fn check(selection: &RootSelection) -> CheckReport {
     kb.rules.retain(|r| r.compiled().is_ok());
 
     diags.extend(kb.rules.iter().filter_map(no_prefilter));
+    diags.extend(kb.rules.iter().flat_map(costly_patterns));
     for (_, outcome) in run_examples(&mut kb, |_| true) {
         if let RuleOutcome::Ran(outcomes) = outcome {
             for o in outcomes.iter().filter(|o| !o.passed()) {

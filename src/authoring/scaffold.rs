@@ -129,7 +129,8 @@ fn create_new(path: &Path, text: &str) -> Result<(), ScaffoldError> {
 pub struct LogLine {
     pub file: PathBuf,
     pub line: u64,
-    /// As the matcher sees it ([`normalize_line`]), invalid UTF-8 replaced, trimmed.
+    /// As the matcher sees it ([`normalize_line`]), invalid UTF-8 replaced, hidden
+    /// characters written as codes, secrets masked, trimmed.
     pub text: String,
 }
 
@@ -151,9 +152,10 @@ impl LogLine {
                 line,
                 lines,
             })?;
-        let text = String::from_utf8_lossy(&normalize_line(raw))
-            .trim()
-            .to_owned();
+        // A rule file is meant to be shared: the line is cleaned and its secrets masked
+        // before anything is drafted from it.
+        let printable = crate::text::printable(&normalize_line(raw));
+        let text = crate::secrets::redact(printable.trim()).into_owned();
         if text.is_empty() {
             return Err(ScaffoldError::EmptyLine {
                 file: file.to_path_buf(),

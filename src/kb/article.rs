@@ -57,6 +57,91 @@ impl Article {
     }
 }
 
+/// Text that a terminal or a pipeline runner would act on. A hidden character (control,
+/// bidi, zero-width; `crate::text::is_hidden`) anywhere in the file, or decoded from a
+/// TOML escape in the title or summary, is an error at its position. A line of the Fix
+/// section that would start a runner command (`##vso[`, `##[`, `::`) is a warning: it is
+/// printed inert, so it would not read as the author meant.
+fn untrusted_text(
+    source: &SharedSource,
+    fm_range: std::ops::Range<usize>,
+    front: Option<&FrontMatter>,
+    body_start: usize,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let text = source.text.as_str();
+    let allowed = |c: char| matches!(c, '\t' | '\n' | '\r');
+    for (at, c) in text.char_indices() {
+        if crate::text::is_hidden(c) && !allowed(c) && !(c == '\u{FEFF}' && at == 0) {
+            diags.push(
+                Diagnostic::error(
+                    "bad-character",
+                    format!("the article holds the hidden character U+{:04X}", u32::from(c)),
+                )
+                .at(SourceSpan::new(source, at..at + c.len_utf8()))
+                .hint("control, bidi and zero-width characters could act on a terminal or a pipeline runner: remove it"),
+            );
+        }
+    }
+    if let Some(front) = front {
+        let fields = [
+            ("title", Some(&front.title)),
+            ("summary", front.summary.as_ref()),
+        ];
+        for (field, value) in fields {
+            let Some(c) = value.and_then(|v| v.chars().find(|&c| crate::text::is_hidden(c))) else {
+                continue;
+            };
+            let at = text[fm_range.clone()]
+                .find(field)
+                .map_or(fm_range.start, |i| fm_range.start + i);
+            diags.push(
+                Diagnostic::error(
+                    "bad-character",
+                    format!(
+                        "`{field}` holds the hidden character U+{:04X} (from an escape)",
+                        u32::from(c)
+                    ),
+                )
+                .at(SourceSpan::new(source, at..at + field.len()))
+                .hint("a title or summary is one line of plain text: remove the escape"),
+            );
+        }
+    }
+    let body = &text[body_start..];
+    let mut in_fix = false;
+    let mut offset = body_start;
+    for line in body.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if let Some(heading) = trimmed.strip_prefix("## ") {
+            in_fix = heading.trim().eq_ignore_ascii_case("fix");
+        } else if in_fix {
+            let code = trimmed.trim_start_matches(|c: char| {
+                c == '`'
+                    || c == '-'
+                    || c == '*'
+                    || c == '>'
+                    || c.is_ascii_digit()
+                    || c == '.'
+                    || c.is_whitespace()
+            });
+            let lower = code.to_ascii_lowercase();
+            if lower.starts_with("##vso[") || lower.starts_with("##[") || lower.starts_with("::") {
+                let at = offset + (line.len() - line.trim_start().len());
+                diags.push(
+                    Diagnostic::warning(
+                        "runner-command",
+                        "a fix line starts a pipeline runner command; it is printed inert (`##vso［`, `：:`)",
+                    )
+                    .at(SourceSpan::new(source, at..at + trimmed.len()))
+                    .hint("a fix step should say what to run, not be a logging command: quote it in a sentence"),
+                );
+            }
+        }
+        offset += line.len();
+    }
+}
+
 /// Parses one article; problems go to `diags` (an article with errors is still returned
 /// when it has a title, so that rules pointing at it do not cascade into more errors).
 pub fn parse_article(
@@ -111,6 +196,7 @@ pub fn parse_article(
                 .at(SourceSpan::new(source, fm_range.clone())),
         );
     }
+    untrusted_text(source, fm_range.clone(), front.as_ref(), body_start, diags);
     let sections = Sections::parse(&text[body_start..]);
     // Missing sections are reported on the body's first line (blank lines skipped).
     let first_line = {

@@ -197,6 +197,12 @@ impl KnowledgeBase {
             if let Some(source) = &root.synonyms {
                 kb.synonyms.merge_file(source, diags);
             }
+            let this_root: Vec<&Rule> = kb
+                .rules
+                .iter()
+                .filter(|r| rule_index.get(&r.id).is_some_and(|(_, n)| *n == root_no))
+                .collect();
+            check_budgets(&this_root, diags);
             kb.roots.push(root.location);
         }
         if message_rules {
@@ -273,6 +279,67 @@ impl KnowledgeBase {
     pub fn similar_rule_ids(&self, id: &str) -> Suggestion {
         Suggestion::nearest(id, self.rules.iter().map(|r| r.id.as_str()))
     }
+}
+
+/// The regex budgets of one root's rules: a pattern over the capture-group cap refuses its
+/// rule; a root over the total size budget refuses all its rules, with one error naming
+/// the costliest. Nothing here compiles a regex.
+fn check_budgets(rules: &[&Rule], diags: &mut Vec<Diagnostic>) {
+    use crate::rules::budget::{self, MAX_CAPTURES_PER_PATTERN, ROOT_REGEX_BUDGET};
+    let mut total: u64 = 0;
+    let mut costs: Vec<(u64, &Rule)> = Vec::with_capacity(rules.len());
+    for rule in rules {
+        let mut size: u64 = 0;
+        for p in rule.patterns().iter().chain(&rule.unless) {
+            let Some(cost) = budget::pattern_cost(&p.regex) else {
+                continue;
+            };
+            size = size.saturating_add(cost.size);
+            if cost.captures > MAX_CAPTURES_PER_PATTERN {
+                let d = Diagnostic::error(
+                    "too-many-captures",
+                    format!(
+                        "rule `{}`: a pattern has {} capture groups (at most {MAX_CAPTURES_PER_PATTERN})",
+                        rule.id, cost.captures
+                    ),
+                )
+                .at(p.span.clone())
+                .hint("use non-capturing groups `(?:...)` for what no fix step needs");
+                rule.refuse(Diagnostic::error(budget::REFUSED, d.message.clone()));
+                diags.push(d);
+            }
+        }
+        total = total.saturating_add(size);
+        costs.push((size, rule));
+    }
+    if total <= ROOT_REGEX_BUDGET {
+        return;
+    }
+    costs.sort_by_key(|c| std::cmp::Reverse(c.0));
+    let named: Vec<String> = costs
+        .iter()
+        .take(5)
+        .map(|(size, r)| format!("`{}` (about {} KiB)", r.id, size >> 10))
+        .collect();
+    let message = format!(
+        "the rules of this root need about {} MiB of regex programs, over the budget of {} GiB: {}{}",
+        total >> 20,
+        ROOT_REGEX_BUDGET >> 30,
+        named.join(", "),
+        if costs.len() > named.len() {
+            format!(" and {} more", costs.len() - named.len())
+        } else {
+            String::new()
+        }
+    );
+    for (_, rule) in &costs {
+        rule.refuse(Diagnostic::error(budget::REFUSED, message.clone()));
+    }
+    diags.push(
+        Diagnostic::error("root-regex-budget", message)
+            .at(costs[0].1.span.clone())
+            .hint("large Unicode classes under big repetitions cost the most: `(?-u)\\w{80}` instead of `\\w{80}`"),
+    );
 }
 
 /// A knowledge base of one article `a` and the given rule file, for unit tests.

@@ -28,6 +28,7 @@ impl<T: Trace> Scanner<'_, '_, T> {
             return;
         }
         let (want_before, want_after) = (self.options.context_before, self.options.context_after);
+        let redact = self.options.redact;
         let mut before = Vec::with_capacity(want_before);
         let mut cursor = start;
         let mut number = line;
@@ -36,7 +37,7 @@ impl<T: Trace> Scanner<'_, '_, T> {
             let line_end = cursor - 1;
             let line_start = memrchr(b'\n', &region[..line_end]).map_or(0, |i| i + 1);
             number -= 1;
-            before.push((number, context_text(&region[line_start..line_end])));
+            before.push((number, context_text(&region[line_start..line_end], redact)));
             cursor = line_start;
         }
         if before.len() < want_before && cursor == 0 {
@@ -58,7 +59,7 @@ impl<T: Trace> Scanner<'_, '_, T> {
         };
         let lines_after = LineIter::new(region, (end + 1).min(region.len()), line + 1);
         for (number, text) in lines_after.take(want_after) {
-            context.after.push((number, context_text(text)));
+            context.after.push((number, context_text(text, redact)));
             context.after_missing -= 1;
         }
         self.contexts.insert(line, context);
@@ -67,6 +68,7 @@ impl<T: Trace> Scanner<'_, '_, T> {
     /// Gives the first lines of a new region to the contexts still missing after-lines.
     pub(super) fn fill_pending_after(&mut self, region: &[u8], first_line: u64) {
         let want_after = self.options.context_after;
+        let redact = self.options.redact;
         let pending = self
             .contexts
             .values()
@@ -77,7 +79,7 @@ impl<T: Trace> Scanner<'_, '_, T> {
         }
         let lines: Vec<(u64, String)> = LineIter::new(region, 0, first_line)
             .take(want_after)
-            .map(|(n, text)| (n, context_text(text)))
+            .map(|(n, text)| (n, context_text(text, redact)))
             .collect();
         for context in self.contexts.values_mut() {
             if context.after_missing == 0 {
@@ -127,6 +129,7 @@ impl<T: Trace> Scanner<'_, '_, T> {
         end: RegionEnd,
     ) {
         let want = self.options.context_before;
+        let redact = self.options.redact;
         // After an `Eof` region nothing follows; a `Piece` holds no complete line.
         if want == 0 || end != RegionEnd::Newline || newlines == 0 {
             return;
@@ -136,7 +139,7 @@ impl<T: Trace> Scanner<'_, '_, T> {
         let mut lines = Vec::with_capacity(want);
         loop {
             let line_start = memrchr(b'\n', &region[..line_end]).map_or(0, |i| i + 1);
-            lines.push((number, context_text(&region[line_start..line_end])));
+            lines.push((number, context_text(&region[line_start..line_end], redact)));
             if lines.len() == want || line_start == 0 {
                 break;
             }
@@ -218,6 +221,6 @@ fn context_lines(lines: &[(u64, String)]) -> Vec<ContextLine> {
         .collect()
 }
 
-fn context_text(raw: &[u8]) -> String {
-    display_text(line::trim_cr(raw), 0)
+fn context_text(raw: &[u8], redact: bool) -> String {
+    display_text(line::trim_cr(raw), 0, 0, redact)
 }

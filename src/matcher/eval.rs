@@ -61,8 +61,8 @@ impl<T: Trace> Scanner<'_, '_, T> {
                     out.add(
                         rule,
                         line_no,
-                        display_text(text, at),
-                        capture_map(re, &caps),
+                        display_text(text, at, self.line_offset, self.options.redact),
+                        capture_map(re, &caps, text, self.options.redact),
                     );
                     trace.outcome(Outcome::Fired {
                         lo: line_no,
@@ -76,6 +76,7 @@ impl<T: Trace> Scanner<'_, '_, T> {
             }
             RuleKind::All { window, .. } => {
                 let window = u64::from(*window);
+                let (redact, offset) = (self.options.redact, self.line_offset);
                 let state = self.windows.entry(index).or_default();
                 state.parts.resize(compiled.regexes.len(), None);
                 if let Some(u) = compiled.unless.iter().position(|u| u.is_match(text)) {
@@ -94,8 +95,8 @@ impl<T: Trace> Scanner<'_, '_, T> {
                         let at = caps.get(0).map_or(0, |m| m.start());
                         state.parts[i] = Some(PartHit {
                             line: line_no,
-                            text: display_text(text, at),
-                            captures: capture_map(re, &caps),
+                            text: display_text(text, at, offset, redact),
+                            captures: capture_map(re, &caps, text, redact),
                         });
                         matched = true;
                     }
@@ -139,18 +140,34 @@ impl<T: Trace> Scanner<'_, '_, T> {
     }
 }
 
+/// The named captures of a match on `line`, each as shown: cleaned, masked where it lies
+/// in a secret of the whole line (or looks like one itself), then cut.
 fn capture_map(
     re: &regex::bytes::Regex,
     caps: &regex::bytes::Captures<'_>,
+    line: &[u8],
+    redact: bool,
 ) -> BTreeMap<String, String> {
+    let mut shown_line: Option<(String, Vec<std::ops::Range<usize>>)> = None;
     re.capture_names()
         .flatten()
         .filter_map(|name| {
             let m = caps.name(name)?;
-            Some((
-                name.to_owned(),
-                text::truncate(&String::from_utf8_lossy(m.as_bytes()), MAX_CAPTURE_CHARS),
-            ))
+            let mut value = text::printable(m.as_bytes());
+            if redact {
+                let (whole, spans) = shown_line.get_or_insert_with(|| {
+                    let whole = text::printable(line);
+                    let spans = crate::secrets::secret_spans(&whole);
+                    (whole, spans)
+                });
+                let from = text::printable(&line[..m.start()]).len();
+                let to = (from + value.len()).min(whole.len());
+                if whole.get(from..to) == Some(value.as_str()) {
+                    value = crate::secrets::mask(whole, spans, from..to);
+                }
+                value = crate::secrets::redact(&value).into_owned();
+            }
+            Some((name.to_owned(), text::truncate(&value, MAX_CAPTURE_CHARS)))
         })
         .collect()
 }

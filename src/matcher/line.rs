@@ -41,10 +41,28 @@ pub fn normalize_line(raw: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
-/// A line (as the rules see it) as evidence shows it: cut around the match at
-/// `match_start` when long.
-pub(crate) fn display_text(text: &[u8], match_start: usize) -> String {
-    crate::text::excerpt(text, match_start, super::MAX_EVIDENCE_CHARS)
+/// A line (as the rules see it) as evidence shows it: cleaned, cut around the match at
+/// `match_start` when long. With `redact`, secrets are found on the whole line before it
+/// is cut, so a cut never shows the value of a key it left out. `offset`: bytes of the
+/// line before `text` (earlier pieces of an overlong line).
+pub(crate) fn display_text(text: &[u8], match_start: usize, offset: u64, redact: bool) -> String {
+    use crate::text::printable;
+    crate::text::excerpt_with(
+        text,
+        match_start,
+        super::MAX_EVIDENCE_CHARS,
+        offset,
+        &|start, end| {
+            if !redact {
+                return printable(&text[start..end]);
+            }
+            let before = printable(&text[..start]);
+            let part = printable(&text[start..end]);
+            let whole = format!("{before}{part}{}", printable(&text[end..]));
+            let spans = crate::secrets::secret_spans(&whole);
+            crate::secrets::mask(&whole, &spans, before.len()..before.len() + part.len())
+        },
+    )
 }
 
 /// A line without its trailing `\r`.

@@ -165,6 +165,8 @@ impl<'kb> Engine<'kb> {
             .rules
             .iter()
             .filter_map(|r| r.compiled().err().cloned())
+            // Rules refused at load (over a budget) were reported there.
+            .filter(|d| d.code != crate::rules::budget::REFUSED)
             .collect()
     }
 

@@ -25,6 +25,9 @@ pub const MAX_LINE_BYTES: usize = 8 << 20;
 /// Bytes carried over between two pieces of an overlong line, so a match that straddles
 /// the cut is still seen.
 const PIECE_OVERLAP: usize = 64 << 10;
+/// A log whose first this many bytes hold a `\r` and no `\n` ends its lines with `\r`
+/// alone (old Mac style, or a tool that only redraws): each `\r` is read as a line end.
+const CR_ONLY_PROBE: usize = 64 << 10;
 
 #[derive(Clone, Copy, Debug)]
 pub struct ScanOptions {
@@ -34,6 +37,8 @@ pub struct ScanOptions {
     pub context_before: usize,
     /// Lines of context to keep after each evidence line (`-A`).
     pub context_after: usize,
+    /// Mask secrets in the lines and captures kept (off only for `--no-redact`).
+    pub redact: bool,
 }
 
 impl Default for ScanOptions {
@@ -42,6 +47,7 @@ impl Default for ScanOptions {
             buffer_size: 256 << 10,
             context_before: 0,
             context_after: 0,
+            redact: true,
         }
     }
 }
@@ -83,6 +89,11 @@ pub struct Scanner<'e, 'kb, T: Trace = NoTrace> {
     pub(super) lowered: Vec<u8>,
     /// The engine's per-group search state for the current region.
     pub(super) group_hits: Vec<Option<usize>>,
+    /// Bytes of the current line in earlier pieces (an overlong line), so a shown line
+    /// says where it starts within the whole line.
+    pub(super) piece_offset: u64,
+    /// Of the line being checked: bytes before the start of its text in this region.
+    pub(super) line_offset: u64,
 }
 
 impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
@@ -98,6 +109,8 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
             tail: VecDeque::new(),
             lowered: Vec::new(),
             group_hits: Vec::new(),
+            piece_offset: 0,
+            line_offset: 0,
         }
     }
 
@@ -115,6 +128,9 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         self.windows.clear();
         self.contexts.clear();
         self.tail.clear();
+        self.piece_offset = 0;
+        // Undecided until a `\n` is seen or enough input has come without one.
+        let mut cr_only: Option<bool> = None;
         let mut buf = vec![0u8; self.options.buffer_size.max(1)];
         let mut len = 0usize;
         // Line number of buf[0].
@@ -130,6 +146,7 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
                     let overlap = PIECE_OVERLAP.min(kept);
                     buf.copy_within(kept - overlap..kept, 0);
                     len = overlap;
+                    self.piece_offset += (kept - overlap) as u64;
                 }
             }
             let n = match reader.read(&mut buf[len..]) {
@@ -138,11 +155,34 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e.into()),
             };
-            let fresh = len;
+            let mut fresh = len;
             len += n;
             out.stats.bytes += n as u64;
+            if cr_only.is_none() {
+                if memchr(b'\n', &buf[..len]).is_some() {
+                    cr_only = Some(false);
+                } else if len >= CR_ONLY_PROBE {
+                    cr_only = Some(memchr(b'\r', &buf[..len]).is_some());
+                    fresh = 0;
+                }
+            }
+            if cr_only == Some(true) {
+                cr_to_lf(&mut buf[fresh..len]);
+            }
             if let Some(pos) = memrchr(b'\n', &buf[fresh..len]) {
                 let end = fresh + pos + 1;
+                let (newlines, _) =
+                    self.process(&mut buf[..end], line_no, RegionEnd::Newline, out)?;
+                line_no += newlines;
+                buf.copy_within(end..len, 0);
+                len -= end;
+                self.piece_offset = 0;
+            }
+        }
+        if cr_only.is_none() && memchr(b'\n', &buf[..len]).is_none() {
+            cr_to_lf(&mut buf[..len]);
+            if let Some(pos) = memrchr(b'\n', &buf[..len]) {
+                let end = pos + 1;
                 let (newlines, _) =
                     self.process(&mut buf[..end], line_no, RegionEnd::Newline, out)?;
                 line_no += newlines;
@@ -217,6 +257,7 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
             counted = start;
             let complete = end < region.len() || end_kind != RegionEnd::Piece;
             self.line_matched = false;
+            self.line_offset = if start == 0 { self.piece_offset } else { 0 };
             // No keyword starts before the first hit: its keywords are listed from there.
             let first_hit = (hit < end).then(|| hit - start);
             self.check_line(
@@ -290,12 +331,22 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         }
         self.candidates = candidates;
         if error_line && !explained && engine.track_error_lines {
-            out.add_error_line(line_no, display_text(text, 0));
+            out.add_error_line(
+                line_no,
+                display_text(text, 0, self.line_offset, self.options.redact),
+            );
         }
         if T::ENABLED {
             self.trace.line_done();
         }
         Ok(())
+    }
+}
+
+/// Every `\r` of a log with only `\r` line ends, made a `\n`.
+fn cr_to_lf(bytes: &mut [u8]) {
+    for b in bytes.iter_mut().filter(|b| **b == b'\r') {
+        *b = b'\n';
     }
 }
 
@@ -473,6 +524,7 @@ patterns = ["second"]
                 buffer_size,
                 context_before: 3,
                 context_after: 2,
+                ..ScanOptions::default()
             };
             let found = evidence(scan(&kb, options, log.as_bytes()), &kb);
             let at = |line| found.iter().find(|e| e.line == line).unwrap();
@@ -494,6 +546,7 @@ patterns = ["second"]
                 buffer_size,
                 context_before: 1,
                 context_after: 1,
+                ..ScanOptions::default()
             };
             let found = evidence(scan(&kb, options, log.as_bytes()), &kb);
             assert_eq!(found[0].context_before, lines(1, 1));
@@ -518,6 +571,7 @@ patterns = ["second"]
                 buffer_size,
                 context_before: 1,
                 context_after: 1,
+                ..ScanOptions::default()
             };
             let found = evidence(scan(&kb, options, log.as_bytes()), &kb);
             assert_eq!(found.len(), 2);

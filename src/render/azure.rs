@@ -50,6 +50,10 @@ impl Printer for Azure {
     }
 
     /// Writes the summary file, then the command that attaches it to the run.
+    fn mode(&self) -> super::Mode {
+        super::Mode::Ci
+    }
+
     fn finish(&self, w: &mut dyn Write, out: &MatchOutput<'_>) -> Result<(), RenderError> {
         write_summary_file(out)?;
         if let Some(path) = out.summary {

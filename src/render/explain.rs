@@ -29,8 +29,13 @@ impl Verdict {
     }
 }
 
+/// A line or value as `explain` shows it: cleaned, secrets masked on the whole of it,
+/// then cut.
 fn shown(bytes: &[u8]) -> String {
-    text::truncate(&text::printable(bytes), text::SHORT_CHARS)
+    text::truncate(
+        &crate::secrets::redact(&text::printable(bytes)),
+        text::SHORT_CHARS,
+    )
 }
 
 fn captures_of(re: &Regex, caps: &Captures<'_>) -> BTreeMap<String, String> {

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use super::evidence::{annotation_message, escape, issue_type};
-use super::{MatchOutput, Printer, RenderError, markdown, write_summary_file};
+use super::{MatchOutput, Printer, RenderError, write_summary_file};
 
 /// `%` first, then carriage return and line feed (a message, after the second `::`).
 const DATA: &[(char, &str)] = &[('%', "%25"), ('\r', "%0D"), ('\n', "%0A")];
@@ -33,6 +33,28 @@ pub fn github_escape_property(text: &str) -> String {
 
 /// One annotation per finding; `step_summary` is the file GitHub collects the job's
 /// summary page in (`$GITHUB_STEP_SUMMARY`).
+/// GitHub refuses a step summary over 1 MiB (and then shows none of it).
+pub const STEP_SUMMARY_LIMIT: u64 = 1 << 20;
+
+/// What is noted where a report was cut to fit the step summary.
+const CUT_NOTE: &str = "\n\n**The report was cut here: a GitHub step summary holds at most 1 MiB.** Run `arm-kb match --format markdown` for all of it.\n";
+
+/// `report` and a newline, cut at a line end (with a note) so that the step summary, which
+/// holds `used` bytes already, stays within [`STEP_SUMMARY_LIMIT`].
+pub fn capped(report: &str, used: u64) -> String {
+    let room = STEP_SUMMARY_LIMIT.saturating_sub(used) as usize;
+    if report.len() < room {
+        return format!("{report}\n");
+    }
+    let keep = room.saturating_sub(CUT_NOTE.len());
+    let mut end = keep.min(report.len());
+    while !report.is_char_boundary(end) {
+        end -= 1;
+    }
+    let end = report[..end].rfind('\n').unwrap_or(0);
+    format!("{}{CUT_NOTE}", &report[..end])
+}
+
 pub struct Github {
     pub step_summary: Option<PathBuf>,
 }
@@ -53,6 +75,10 @@ impl Printer for Github {
 
     /// Appends the Markdown report to the step summary (which collects every step's:
     /// never replaced), then writes the summary file.
+    fn mode(&self) -> super::Mode {
+        super::Mode::Ci
+    }
+
     fn finish(&self, _: &mut dyn Write, out: &MatchOutput<'_>) -> Result<(), RenderError> {
         if let Some(path) = &self.step_summary {
             let file_error = |source| RenderError::File {
@@ -64,9 +90,9 @@ impl Printer for Github {
                 .append(true)
                 .open(path)
                 .map_err(file_error)?;
-            let report = markdown::report(out);
-            file.write_all(format!("{report}\n").as_bytes())
-                .map_err(file_error)?;
+            let used = file.metadata().map_or(0, |m| m.len());
+            let report = capped(&super::summary_markdown(out), used);
+            file.write_all(report.as_bytes()).map_err(file_error)?;
         }
         write_summary_file(out)
     }
@@ -75,6 +101,17 @@ impl Printer for Github {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
+    fn step_summary_stays_within_the_limit() {
+        let line = "- a line of the report\n";
+        let report = line.repeat(100_000);
+        let cut = capped(&report, 1000);
+        assert!(cut.len() as u64 + 1000 <= STEP_SUMMARY_LIMIT);
+        assert!(cut.ends_with(CUT_NOTE));
+        assert_eq!(capped("short", 0), "short\n");
+        assert!(capped("short", STEP_SUMMARY_LIMIT).len() <= CUT_NOTE.len());
+    }
+
     #[test]
     fn github_data_escapes_percent_first() {
         assert_eq!(github_escape_data("100%"), "100%25");

@@ -10,4 +10,8 @@ impl Printer for Json {
     fn write(&self, w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
         out.report.write_json(w)
     }
+
+    fn mode(&self) -> super::Mode {
+        super::Mode::Json
+    }
 }

@@ -10,4 +10,8 @@ impl Printer for Jsonl {
     fn write(&self, w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
         out.report.write_jsonl(w)
     }
+
+    fn mode(&self) -> super::Mode {
+        super::Mode::Json
+    }
 }

@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 
 use anstyle::{AnsiColor, Effects, Style};
 
+use crate::neutralize;
+pub use crate::neutralize::Mode;
 use crate::report::Report;
 
 /// Styles used across the text outputs; anstream strips them when colour is off.
@@ -54,6 +56,12 @@ pub trait Printer {
     /// Writes the report to `w` (standard output).
     fn write(&self, w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()>;
 
+    /// How what the printer writes is made inert for pipeline runners (the output passes
+    /// through [`crate::neutralize::output`] before it leaves the process).
+    fn mode(&self) -> Mode {
+        Mode::Text
+    }
+
     /// Runs after [`Printer::write`]: writes the summary file, if one was asked for. A
     /// format may add to this (a CI command pointing at the file, a CI summary page).
     fn finish(&self, _w: &mut dyn Write, out: &MatchOutput<'_>) -> Result<(), RenderError> {
@@ -70,13 +78,52 @@ pub enum RenderError {
     File { path: PathBuf, source: io::Error },
 }
 
+/// The Markdown report for a summary file or page: inert for a runner, like any output.
+pub fn summary_markdown(out: &MatchOutput<'_>) -> String {
+    neutralize::output(Mode::Text, &markdown::report(out)).into_owned()
+}
+
 /// `--summary FILE`: the Markdown report, replacing the file.
 pub fn write_summary_file(out: &MatchOutput<'_>) -> Result<(), RenderError> {
     let Some(path) = out.summary else {
         return Ok(());
     };
-    std::fs::write(path, markdown::report(out)).map_err(|source| RenderError::File {
+    write_replacing(path, summary_markdown(out).as_bytes()).map_err(|source| RenderError::File {
         path: path.to_owned(),
         source,
     })
+}
+
+/// Writes `bytes` to a new file in the folder of `path`, then renames it to `path`: a
+/// reader sees the old file or the new one, never a part of one, and a symlink at `path`
+/// is replaced, not followed. The new file is removed when anything fails.
+pub fn write_replacing(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "summary".into(), |n| n.to_string_lossy().into_owned());
+    let mut attempt = 0u32;
+    let (tmp, mut file) = loop {
+        let tmp = dir.join(format!(".{name}.{}.{attempt}.tmp", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(file) => break (tmp, file),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    };
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }

@@ -7,7 +7,7 @@ use super::redact::MASK;
 use super::{Finding, Report, Unexplained};
 use crate::kb::KnowledgeBase;
 use crate::matcher::{Evidence, FindingSet};
-use crate::placeholder;
+use crate::{placeholder, text};
 
 /// How a fix step starts when the log did not fill one of its placeholders: it may
 /// apply, but the log does not show that it does.
@@ -39,9 +39,14 @@ impl Report {
             .map(|(article, acc)| {
                 let captures = merged_captures(&acc.evidence);
                 let (title, fix) = match kb.articles.get(&article) {
+                    // Captures are clean already; the article's own text is checked at
+                    // load, and cleaned again here whatever root it came from.
                     Some(a) => (
-                        a.title.clone(),
-                        a.fix.iter().map(|s| fix_step(s, &captures)).collect(),
+                        text::clean(&a.title).into_owned(),
+                        a.fix
+                            .iter()
+                            .map(|s| text::clean_lines(&fix_step(s, &captures)).into_owned())
+                            .collect(),
                     ),
                     None => (article.to_string(), Vec::new()),
                 };
@@ -87,14 +92,22 @@ impl Finding {
     }
 }
 
-/// The first value seen for each capture name across the evidence; empty and masked
-/// values are no value.
+/// The first value seen for each capture name across the evidence; empty values are no
+/// value, and a masked one counts only when no other is seen.
 fn merged_captures(evidence: &[Evidence]) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for e in evidence {
         for (k, v) in &e.captures {
             if !v.is_empty() && v != MASK {
                 out.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+    // A value seen only masked fills its placeholder masked.
+    for e in evidence {
+        for (k, v) in &e.captures {
+            if v == MASK {
+                out.entry(k.clone()).or_insert_with(|| MASK.to_owned());
             }
         }
     }

@@ -5,121 +5,19 @@
 //! forget to mask. A secret value becomes [`MASK`]; the key name in front of it stays, so the
 //! line still says what was there (`client_secret=***`).
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use regex::{Regex, RegexSet};
+use regex::Regex;
 
 use super::{Evidence, Report};
 
-/// What a secret value is replaced with (also what Azure Pipelines prints for its secrets).
-pub const MASK: &str = "***";
-
-/// One secret shape. The value to mask is the capture group whose name starts with
-/// `secret` (the first that took part in the match); without such a group the whole match
-/// is masked.
-struct SecretPattern {
-    regex: Regex,
-}
-
-/// Source of every secret shape, in the order they are applied: whole tokens first, so a
-/// token after `Bearer` is already masked when the key-value shapes run.
-const PATTERNS: &[&str] = &[
-    // A private key on one line (JSON, escaped `\n`): keep the markers, mask the body.
-    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?P<secret>.+?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)",
-    // JSON Web Token: base64url header `{"…` (eyJ), payload and (maybe cut) signature.
-    r"eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*)?",
-    // Entra ID client secret: three characters, a digit, `Q~`, then 31–34 more.
-    r"[A-Za-z0-9_.~-]{3}[0-9]Q~[A-Za-z0-9_.~-]{31,34}",
-    // HTTP bearer token.
-    r"(?i:\bbearer)\s+(?P<secret>[A-Za-z0-9._~+/-]{16,}=*)",
-    // SAS signature in a URL or connection string.
-    r#"(?i:\bsig)=(?P<secret>[^&\s"'<>;]+)"#,
-    // Storage account key in a connection string.
-    r#"(?i:\baccountkey)\s*=\s*(?P<secret>[^;\s"']+)"#,
-    // client_secret / clientSecret / client-secret / password as key=value, key: value or
-    // "key": "value" (a quoted value is masked up to its closing quote).
-    r#"(?i:client[_-]?secret|password)["']?\s*[:=]\s*(?:"(?P<secret_dq>[^"]*)"|'(?P<secret_sq>[^']*)'|(?P<secret>[^\s"'&;,]+))"#,
-];
-
-static SECRET_PATTERNS: LazyLock<Vec<SecretPattern>> = LazyLock::new(|| {
-    PATTERNS
-        .iter()
-        .map(|p| SecretPattern {
-            regex: Regex::new(p).expect("secret patterns are valid"),
-        })
-        .collect()
-});
-
-/// All shapes at once: most lines hold no secret and are answered by one search.
-static ANY_SECRET: LazyLock<RegexSet> =
-    LazyLock::new(|| RegexSet::new(PATTERNS).expect("secret patterns are valid"));
-
-/// A line that is nothing but a long base64 run (after an optional pipeline timestamp):
-/// the body of a PEM private key whose `BEGIN` line is out of sight.
-static KEY_BODY_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?P<prefix>\s*(?:\d{4}-\d{2}-\d{2}T[0-9:.]+Z\s+)?)(?P<secret>[A-Za-z0-9+/]{40,}={0,2})\s*$")
-        .expect("valid regex")
-});
+pub use crate::secrets::{MASK, SHAPES, redact};
 
 static KEY_BEGIN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----").expect("valid regex"));
 static KEY_END: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"-----END [A-Z0-9 ]*PRIVATE KEY-----").expect("valid regex"));
-
-/// Masks every secret in one line of text.
-pub fn redact(text: &str) -> Cow<'_, str> {
-    let mut out = Cow::Borrowed(text);
-    if ANY_SECRET.is_match(text) {
-        for pattern in SECRET_PATTERNS.iter() {
-            if let Cow::Owned(masked) = pattern.mask(&out) {
-                out = Cow::Owned(masked);
-            }
-        }
-    }
-    if let Some(masked) = mask_key_body_line(&out) {
-        out = Cow::Owned(masked);
-    }
-    out
-}
-
-impl SecretPattern {
-    fn mask<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        let names: Vec<usize> = self
-            .regex
-            .capture_names()
-            .enumerate()
-            .filter(|(_, n)| n.is_some_and(|n| n.starts_with("secret")))
-            .map(|(i, _)| i)
-            .collect();
-        self.regex.replace_all(text, |caps: &regex::Captures<'_>| {
-            let whole = caps.get(0).expect("group 0 always matches");
-            let Some(secret) = names.iter().find_map(|&i| caps.get(i)) else {
-                return MASK.to_owned();
-            };
-            if secret.as_str().trim().is_empty() || secret.as_str() == MASK {
-                return whole.as_str().to_owned();
-            }
-            format!(
-                "{}{MASK}{}",
-                &text[whole.start()..secret.start()],
-                &text[secret.end()..whole.end()]
-            )
-        })
-    }
-}
-
-/// Masks a line that is only a long base64 run mixing upper case, lower case and digits
-/// (hex digests, which have no upper case, stay readable).
-fn mask_key_body_line(text: &str) -> Option<String> {
-    let caps = KEY_BODY_LINE.captures(text)?;
-    let body = caps.name("secret")?.as_str();
-    let mixed = body.bytes().any(|b| b.is_ascii_uppercase())
-        && body.bytes().any(|b| b.is_ascii_lowercase())
-        && body.bytes().any(|b| b.is_ascii_digit());
-    mixed.then(|| format!("{}{MASK}", &caps["prefix"]))
-}
 
 /// Masks consecutive lines of a log, following private-key blocks across lines: every line
 /// between `-----BEGIN … PRIVATE KEY-----` and its `END` line is masked whole.
@@ -238,6 +136,8 @@ fn redact_captures(
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use super::*;
 
     fn masked(text: &str) -> String {
@@ -372,6 +272,189 @@ mod tests {
             masked(r#"{"password": "p a s s"}"#),
             r#"{"password": "***"}"#
         );
+    }
+
+    /// One case per shape: the line as a log prints it, and what every output must show.
+    const SHAPE_CASES: &[(&str, &str, &str)] = &[
+        (
+            "private-key",
+            r#""k": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN\n-----END PRIVATE KEY-----""#,
+            r#""k": "-----BEGIN PRIVATE KEY-----***-----END PRIVATE KEY-----""#,
+        ),
+        (
+            "jwt",
+            "assertion eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzYyJ9.c2ln rejected",
+            "assertion *** rejected",
+        ),
+        (
+            "entra-client-secret",
+            "secret value abc8Q~Zx1yW2vU3tS4rQ5pO6nM7lK8jI9hG0fE1d in use",
+            "secret value *** in use",
+        ),
+        (
+            "azure-devops-pat-84",
+            "PAT 0123456789abcdefghijABCDEFGHIJ0123456789abcdefghijABCDEFGHIJ0123456789abcdefAZDOwxyz used",
+            "PAT *** used",
+        ),
+        (
+            "azure-devops-pat-52",
+            "git -c user.pat=k2abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopq2 fetch",
+            "git -c user.pat=*** fetch",
+        ),
+        (
+            "github-token",
+            "remote: ghp_0123456789abcdefghijABCDEFGHIJ012345 and github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz",
+            "remote: *** and ***",
+        ),
+        (
+            "gitlab-token",
+            "token glpat-abcdefghij0123456789 was revoked",
+            "token *** was revoked",
+        ),
+        (
+            "npm-token",
+            "//registry.npmjs.org/:_authToken npm_0123456789abcdefghijABCDEFGHIJ012345",
+            "//registry.npmjs.org/:_authToken ***",
+        ),
+        (
+            "pypi-token",
+            "twine upload -u __token__ pypi-AgEIcHlwaS5vcmcCJDAxMjM0NTY3LTg5YWItY2RlZi0wMTIzLTQ1Njc4OWFiY2RlZgACKlsz",
+            "twine upload -u __token__ ***",
+        ),
+        (
+            "docker-hub-token",
+            "docker login -u me dckr_pat_abcdefghij0123456789XYZ",
+            "docker login -u me ***",
+        ),
+        (
+            "slack-token",
+            "webhook xoxb-1234567890-abcdefghijkl posted",
+            "webhook *** posted",
+        ),
+        (
+            "aws-access-key-id",
+            "aws key AKIAIOSFODNN7EXAMPLE found",
+            "aws key *** found",
+        ),
+        (
+            "google-api-key",
+            "key=AIzaSyA0123456789abcdefghijklmnopqrstuv",
+            "key=***",
+        ),
+        (
+            "stripe-key",
+            "STRIPE sk_live_0123456789abcdefghijklmn set",
+            "STRIPE *** set",
+        ),
+        (
+            "sendgrid-key",
+            "SG.abcdefghijklmnopqrstuv.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG sent",
+            "*** sent",
+        ),
+        (
+            "terraform-cloud-token",
+            "TFE_TOKEN abcdefghij0123.atlasv1.abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz01 set",
+            "TFE_TOKEN *** set",
+        ),
+        (
+            "aws-secret-access-key",
+            "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "export AWS_SECRET_ACCESS_KEY=***",
+        ),
+        (
+            "api-key-header",
+            "curl -H 'Ocp-Apim-Subscription-Key: 0123456789abcdef0123456789abcdef' https://x",
+            "curl -H 'Ocp-Apim-Subscription-Key: ***' https://x",
+        ),
+        (
+            "npmrc-auth",
+            "//pkgs.dev.azure.com/o/_packaging/f/npm/registry/:_authToken=c2VjcmV0dG9rZW4",
+            "//pkgs.dev.azure.com/o/_packaging/f/npm/registry/:_authToken=***",
+        ),
+        (
+            "powershell-securestring",
+            "$p = ConvertTo-SecureString 'Hunter2Hunter2' -AsPlainText -Force",
+            "$p = ConvertTo-SecureString '***' -AsPlainText -Force",
+        ),
+        (
+            "url-encoded-secret",
+            "body=grant_type%3Dpassword%26password%3DHunter2Hunter2&scope=x",
+            "body=grant_type%3Dpassword%26password%3D***&scope=x",
+        ),
+        (
+            "authorization-header",
+            r#"git -c http.extraheader="AUTHORIZATION: basic OmFiY2RlZmdoaWprbG1ub3A=" fetch"#,
+            r#"git -c http.extraheader="AUTHORIZATION: basic ***" fetch"#,
+        ),
+        (
+            "bearer-token",
+            "Authorization: Bearer 0123456789abcdefABCDEF_-.~+/==",
+            "Authorization: Bearer ***",
+        ),
+        (
+            "url-userinfo",
+            "fatal: unable to access 'https://build:hunter2pass@dev.azure.com/org/_git/repo/'",
+            "fatal: unable to access 'https://build:***@dev.azure.com/org/_git/repo/'",
+        ),
+        (
+            "sas-signature",
+            "https://a.blob.core.windows.net/c/b?sv=2022-11-02&sig=AbC%2Bdef%3D&sp=r",
+            "https://a.blob.core.windows.net/c/b?sv=2022-11-02&sig=***&sp=r",
+        ),
+        (
+            "connection-string-key",
+            "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=Zm9vYmFy+/=;Server=db;Pwd=Pa55;",
+            "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=***;Server=db;Pwd=***;",
+        ),
+        (
+            "cli-secret-flag",
+            "az ad sp create --password Sup3rS3cret --client-secret 'a b' ; Connect-AzAccount -ClientSecret hunter2x -Password=pw2",
+            "az ad sp create --password *** --client-secret '***' ; Connect-AzAccount -ClientSecret *** -Password=***",
+        ),
+        (
+            "az-login-p",
+            "az login --service-principal -u 3f0c2a51-8d4e-4b7a-9c1e-52b7d0e4a9f1 -p plainpassword --tenant t",
+            "az login --service-principal -u 3f0c2a51-8d4e-4b7a-9c1e-52b7d0e4a9f1 -p *** --tenant t",
+        ),
+        (
+            "escaped-json-secret",
+            r#"{"body": "{\"client_id\":\"abc\",\"client_secret\":\"s3cr3t value\"}"}"#,
+            r#"{"body": "{\"client_id\":\"abc\",\"client_secret\":\"***\"}"}"#,
+        ),
+        (
+            "key-value-secret",
+            r#"{"servicePrincipalKey": "abc", "secret": "x y", "access_token": "tok"} refresh_token=rt1"#,
+            r#"{"servicePrincipalKey": "***", "secret": "***", "access_token": "***"} refresh_token=***"#,
+        ),
+    ];
+
+    #[test]
+    fn every_shape_is_masked() {
+        for shape in SHAPES {
+            assert!(
+                SHAPE_CASES.iter().any(|(name, _, _)| *name == shape.name),
+                "shape {} has no test case",
+                shape.name
+            );
+        }
+        for (name, line, want) in SHAPE_CASES {
+            assert_eq!(masked(line), *want, "shape {name}");
+        }
+    }
+
+    #[test]
+    fn look_alikes_of_secrets_are_left_alone() {
+        for line in [
+            "mkdir -p /home/vsts/work/1/a",
+            "##[error]Could not fetch access token for Azure. Status code: 401",
+            "Secret expired, update service connection at https://dev.azure.com/o/p/_settings/adminservices?resourceId=1",
+            "sha256 3f0c2a518d4e4b7a9c1e52b7d0e4a9f13f0c2a518d4e4b7a9c1e52b7d0e4a9f1",
+            "git@github.com:org/repo.git",
+            "https://host:8080/path@v2",
+            "--token-file ./t.txt",
+        ] {
+            assert_eq!(masked(line), line);
+        }
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub use load::{load_rule_file, load_rule_file_into};
 pub use messages::{Confidence, MessageRef, RuleExtras};
 pub use spec::RULE_FIELDS;
 
+pub mod budget;
+
 /// A compiled regex may not exceed this many bytes of program (regex's `size_limit`).
 pub const REGEX_SIZE_LIMIT: usize = 4 << 20;
 /// Cache of a regex's lazy DFA (regex's `dfa_size_limit`, 2 MiB by default). Each compiled
@@ -162,6 +164,12 @@ impl Rule {
             RuleKind::Patterns(_) => None,
             RuleKind::All { window, .. } => Some(*window),
         }
+    }
+
+    /// Marks the rule as one that must not run (over a budget): its regexes are never
+    /// compiled and [`Rule::compiled`] gives `d`. The load has reported why.
+    pub fn refuse(&self, d: Diagnostic) {
+        let _ = self.compiled.set(Err(Box::new(d)));
     }
 
     /// The rule's regexes, compiled on first use (thread-safe).

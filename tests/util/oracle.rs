@@ -9,10 +9,16 @@ use arm_kb::kb::KnowledgeBase;
 use arm_kb::matcher::{FindingSet, normalize_line};
 use arm_kb::rules::{Rule, RuleKind};
 
-/// The lines of `log` as the rules see them; a final newline ends the last line.
+/// The lines of `log` as the rules see them; a final newline ends the last line. A log
+/// with a `\r` and no `\n` ends its lines with `\r`.
 pub fn lines(log: &[u8]) -> Vec<Cow<'_, [u8]>> {
-    let mut lines: Vec<&[u8]> = log.split(|&b| b == b'\n').collect();
-    if log.is_empty() || log.ends_with(b"\n") {
+    let end = if !log.contains(&b'\n') && log.contains(&b'\r') {
+        b'\r'
+    } else {
+        b'\n'
+    };
+    let mut lines: Vec<&[u8]> = log.split(|&b| b == end).collect();
+    if log.is_empty() || log.ends_with(&[end]) {
         lines.pop();
     }
     lines.into_iter().map(normalize_line).collect()

@@ -44,7 +44,7 @@ pub fn run(global: &GlobalArgs, args: &ExplainArgs) -> Result<ExitStatus, Comman
         print_diagnostics(std::slice::from_ref(d), DiagnosticSeverity::Error)?;
         return Ok(ExitStatus::Error);
     }
-    let mut out = anstream::stdout().lock();
+    let mut out = arm_kb::neutralize::Stdout::new(arm_kb::neutralize::Mode::Text);
     let verdict = match explain(&mut out, &solo, &log) {
         Ok(v) => v,
         Err(ScanError::Io(e)) => return Err(e.into()),
@@ -72,7 +72,7 @@ pub fn run(global: &GlobalArgs, args: &ExplainArgs) -> Result<ExitStatus, Comman
     } else {
         writeln!(out, "{bad}result: `{}` does not fire{bad:#}", rule.id)?;
     }
-    out.flush()?;
+    out.finish()?;
     Ok(if verdict.fired() {
         ExitStatus::Success
     } else {

@@ -39,6 +39,15 @@ pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<ExitStatus, CommandE
     let options = plan.scan_options();
 
     let files: Vec<&Path> = plan.files.iter().map(PathBuf::as_path).collect();
+    if let Some(summary) = plan.summary.as_deref()
+        && let Some(input) = files.iter().find(|f| same_file(f, summary))
+    {
+        return Err(CommandError::Usage(format!(
+            "--summary {} is the input {}: the report would replace the log",
+            summary.display(),
+            input.display()
+        )));
+    }
     let from_stdin = plan.reads_stdin();
     let mut failed = false;
     let mut merged = FindingSet::new(None);
@@ -113,11 +122,30 @@ pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<ExitStatus, CommandE
         summary: plan.summary.as_deref(),
     };
     let printer = plan.format.printer();
-    let mut out = anstream::stdout().lock();
+    // Everything printed passes through one filter: no line can command a runner.
+    let mut out = arm_kb::neutralize::Stdout::new(printer.mode());
     printer.write(&mut out, &output)?;
     printer.finish(&mut out, &output)?;
-    out.flush()?;
+    out.finish()?;
     Ok(exit)
+}
+
+/// Whether `a` and `b` name one file (the same inode, through any link); false when
+/// either does not exist.
+fn same_file(a: &Path, b: &Path) -> bool {
+    let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        ma.dev() == mb.dev() && ma.ino() == mb.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (ma, mb);
+        std::fs::canonicalize(a).ok() == std::fs::canonicalize(b).ok()
+    }
 }
 
 /// A progress bar only for a person watching a terminal: never in a pipe or a CI log.

@@ -44,7 +44,11 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<ExitStatus, Command
         let first = rule_matches(&engine, &query);
         index.search_ranked(&query, args.limit, &first, args.explain)?
     };
-    let mut out = anstream::stdout().lock();
+    let mode = match args.format {
+        OutputFormat::Json => arm_kb::neutralize::Mode::Json,
+        OutputFormat::Text => arm_kb::neutralize::Mode::Text,
+    };
+    let mut out = arm_kb::neutralize::Stdout::new(mode);
     match args.format {
         OutputFormat::Json => {
             let hits = hits
@@ -89,6 +93,7 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<ExitStatus, Command
             }
         }
     }
+    out.finish()?;
     Ok(if hits.is_empty() {
         ExitStatus::Negative
     } else {

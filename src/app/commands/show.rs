@@ -15,11 +15,11 @@ pub fn run(global: &GlobalArgs, args: &ShowArgs) -> Result<ExitStatus, CommandEr
             hint: "`arm-kb list` shows every article".to_owned(),
         });
     };
-    let mut out = anstream::stdout().lock();
+    let mut out = arm_kb::neutralize::Stdout::new(arm_kb::neutralize::Mode::Text);
     match args.format {
         ShowFormat::Markdown => out.write_all(article.source.text.as_bytes())?,
         ShowFormat::Text => write_article(&mut out, article)?,
     }
-    out.flush()?;
+    out.finish()?;
     Ok(ExitStatus::Success)
 }

@@ -10,6 +10,7 @@
 pub mod authoring;
 pub mod diagnostics;
 pub mod ids;
+pub mod input;
 pub mod kb;
 pub mod matcher;
 pub mod placeholder;

@@ -10,6 +10,7 @@ use std::path::Path;
 /// Top-level modules by layer, lowest first. One line is one layer.
 const LAYERS: &[&[&str]] = &[
     &["ids", "source", "text", "placeholder", "workers"],
+    &["input"],
     &["diagnostics"],
     &["rules"],
     &["kb"],

@@ -11,6 +11,7 @@ pub mod authoring;
 pub mod catalog;
 pub mod diagnostics;
 pub mod ids;
+pub mod input;
 pub mod kb;
 pub mod matcher;
 pub mod neutralize;

@@ -114,7 +114,7 @@ fn match_secret_expired_json_shape() {
     assert_eq!(r.code, 0, "stderr: {}", r.stderr);
     let json = json_of(&r);
     // `suggestions` and `unexplained` only appear when asked for.
-    assert_eq!(keys(&json), set(&["findings", "stats"]));
+    assert_eq!(keys(&json), set(&["findings", "sources", "stats"]));
     assert_eq!(keys(&json["stats"]), set(&["bytes", "lines"]));
     let size = std::fs::metadata(in_crate(SECRET_LOG)).unwrap().len();
     assert_eq!(json["stats"]["bytes"], size);
@@ -130,6 +130,7 @@ fn match_secret_expired_json_shape() {
                 "confidence",
                 "title",
                 "severity",
+                "source",
                 "score",
                 "rules",
                 "evidence",
@@ -301,11 +302,15 @@ fn match_several_files_names_them_in_evidence() {
     let r = run(arm_kb().args(["--color", "never", "match", SECRET_LOG, other]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stdout.contains(&format!("{SECRET_LOG}:9: ")),
+        r.stdout.contains(&format!("== {SECRET_LOG} (2 findings)")) && r.stdout.contains("    9: "),
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains(&format!("{other}:2: ")), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&format!("== {other} (1 finding)")),
+        "{}",
+        r.stdout
+    );
 
     let json = json_of(&run(
         arm_kb().args(["match", "--format", "json", SECRET_LOG, other])
@@ -374,7 +379,7 @@ fn suggestions_are_separate_from_findings() {
         .args(["match", "--format", "json"])
         .write_stdin(UNKNOWN_ERROR_LOG));
     assert_eq!(r.code, 1);
-    assert_eq!(keys(&json_of(&r)), set(&["findings", "stats"]));
+    assert_eq!(keys(&json_of(&r)), set(&["findings", "sources", "stats"]));
 
     let r = run(arm_kb()
         .args(["match", "--format", "json", "--suggest"])

@@ -14,6 +14,7 @@ mod exit_codes;
 mod fast_path_agrees;
 mod generated_log_truth;
 mod hostile_input;
+mod intake;
 mod layers;
 mod output_formats;
 mod real_corpus;

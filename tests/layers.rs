@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
         "secrets",
         "workers",
     ],
+    &["input"],
     &["diagnostics"],
     &["catalog"],
     &["rules"],

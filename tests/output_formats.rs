@@ -135,10 +135,10 @@ fn evidence_names_its_file_when_several_files_are_read() {
         .collect();
     assert!(files.contains(&SECRET_EXPIRED) && files.contains(&WIF_SUBJECT));
     let text = match_output("text", &[SECRET_EXPIRED, WIF_SUBJECT], &[]);
-    assert!(text.contains(&format!("{WIF_SUBJECT}:5: ")), "{text}");
+    assert!(text.contains(&format!("== {WIF_SUBJECT}")), "{text}");
     let markdown = match_output("markdown", &[SECRET_EXPIRED, WIF_SUBJECT], &[]);
     assert!(
-        markdown.contains(&format!("{SECRET_EXPIRED}:9: ")),
+        markdown.contains(&format!("## `{SECRET_EXPIRED}` (2 findings)")),
         "{markdown}"
     );
 }

@@ -184,9 +184,36 @@ impl MatchFormat {
 
 #[derive(Debug, Args)]
 pub struct MatchArgs {
-    /// Log files to read; standard input when none is given (or `-`).
-    #[arg(value_name = "FILE")]
+    /// Logs to read: files, folders (recursive, in path order; hidden and binary files
+    /// skipped), `.zip` archives such as the Download-logs zip (each member on its own),
+    /// `.gz` files, `-` for standard input (the default when nothing else is given).
+    /// UTF-8 and UTF-16 logs are both read.
+    #[arg(value_name = "PATH")]
     pub files: Vec<PathBuf>,
+
+    /// Fetch and read the logs of a run's failed tasks: the run's results page,
+    /// `https://dev.azure.com/{org}/{project}/_build/results?buildId={id}`. The token comes
+    /// from SYSTEM_ACCESSTOKEN (a pipeline's job token) or AZURE_DEVOPS_EXT_PAT (a PAT with
+    /// the Build (Read) scope).
+    #[arg(long, value_name = "URL")]
+    pub build: Option<String>,
+
+    /// With --build: read every task's log, not only the failed tasks' logs.
+    #[arg(long, requires = "build")]
+    pub all_logs: bool,
+
+    /// Print only the names of the sources with a finding, one per line.
+    #[arg(short = 'l', long, conflicts_with = "count")]
+    pub files_with_findings: bool,
+
+    /// Print only how many findings each source has (`NAME:COUNT`; just the count for a
+    /// single source).
+    #[arg(short = 'c', long)]
+    pub count: bool,
+
+    /// Report at most N findings (the best ones).
+    #[arg(long, value_name = "N")]
+    pub max_findings: Option<usize>,
 
     #[arg(long, value_enum, default_value_t = MatchFormat::Text)]
     pub format: MatchFormat,

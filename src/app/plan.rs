@@ -1,16 +1,27 @@
 //! What `match` was asked to do, resolved from its flags once: the defaults that depend
 //! on other flags live here, not in the command (ripgrep's "high-level arguments").
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use arm_kb::input::Input;
 use arm_kb::matcher::ScanOptions;
 
 use crate::app::args::{MatchArgs, MatchFormat};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MatchPlan {
-    /// The log files, in order; empty for standard input (no file, or `-`).
-    pub files: Vec<PathBuf>,
+    /// The inputs, in order: paths and `-`; standard input when nothing is named.
+    pub inputs: Vec<Input>,
+    /// `--build URL`: a run whose task logs are fetched (after the inputs).
+    pub build: Option<String>,
+    /// `--all-logs`: every task's log, not only the failed ones'.
+    pub all_logs: bool,
+    /// `-l`: only the names of the sources with a finding.
+    pub list: bool,
+    /// `-c`: only the number of findings per source.
+    pub count: bool,
+    /// `--max-findings N`: the best N findings only.
+    pub max_findings: Option<usize>,
     pub format: MatchFormat,
     /// Search the articles for the unexplained error lines when nothing is found
     /// (`--suggest`; on by default for the formats people read, off with `--quiet`).
@@ -33,13 +44,17 @@ impl MatchPlan {
     pub fn from_args(args: &MatchArgs) -> MatchPlan {
         let suggest = !(args.no_suggest || args.quiet)
             && (args.suggest || matches!(args.format, MatchFormat::Text | MatchFormat::Markdown));
-        let stdin = args.files.is_empty() || args.files == [Path::new("-")];
+        let mut inputs: Vec<Input> = args.files.iter().map(|p| Input::from_arg(p)).collect();
+        if inputs.is_empty() && args.build.is_none() {
+            inputs.push(Input::Stdin);
+        }
         MatchPlan {
-            files: if stdin {
-                Vec::new()
-            } else {
-                args.files.clone()
-            },
+            inputs,
+            build: args.build.clone(),
+            all_logs: args.all_logs,
+            list: args.files_with_findings,
+            count: args.count,
+            max_findings: args.max_findings,
             format: args.format,
             suggest,
             unexplained: args.unexplained,
@@ -53,8 +68,9 @@ impl MatchPlan {
         }
     }
 
+    #[cfg(test)]
     pub fn reads_stdin(&self) -> bool {
-        self.files.is_empty()
+        self.inputs.contains(&Input::Stdin)
     }
 
     pub fn scan_options(&self) -> ScanOptions {
@@ -106,6 +122,17 @@ mod tests {
         assert!(plan(&[]).reads_stdin());
         assert!(plan(&["-"]).reads_stdin());
         assert!(!plan(&["a.log"]).reads_stdin());
-        assert_eq!(plan(&["a.log", "-"]).files.len(), 2);
+        assert_eq!(
+            plan(&["a.log", "-"]).inputs,
+            [Input::Path("a.log".into()), Input::Stdin]
+        );
+        assert!(plan(&["a.log", "-"]).reads_stdin());
+        assert!(
+            !plan(&[
+                "--build",
+                "https://dev.azure.com/c/p/_build/results?buildId=1"
+            ])
+            .reads_stdin()
+        );
     }
 }

@@ -16,9 +16,13 @@ pub fn report(out: &MatchOutput<'_>) -> String {
     let n = report.findings.len();
     let heading = text::quantity(n as u64, "finding");
     let _ = writeln!(md, "# arm-kb: {heading}\n");
-    let _ = writeln!(md, "{}\n", scanned_line(out));
-    for (i, f) in report.findings.iter().enumerate() {
-        finding(&mut md, i + 1, f, out.show_files);
+    if report.sources.len() > 1 {
+        grouped(&mut md, out);
+    } else {
+        let _ = writeln!(md, "{}\n", scanned_line(out));
+        for (i, f) in report.findings.iter().enumerate() {
+            finding(&mut md, "##", i + 1, f, out.show_files);
+        }
     }
     if let Some(unexplained) = &report.unexplained {
         let _ = writeln!(
@@ -100,8 +104,49 @@ fn scanned_line(out: &MatchOutput<'_>) -> String {
     )
 }
 
-fn finding(md: &mut String, number: usize, f: &Finding, show_files: bool) {
-    let _ = writeln!(md, "## {number}. {}\n", escape_html(&f.title));
+/// Several sources: a line on the run, each source with findings under its own heading
+/// (its findings one level down), then the sources without any and the unread ones.
+fn grouped(md: &mut String, out: &MatchOutput<'_>) {
+    let report = out.report;
+    let _ = writeln!(md, "{}.\n", super::text::run_summary(report));
+    let mut number = 0;
+    for source in report.sources.iter().filter(|s| s.findings > 0) {
+        let _ = writeln!(
+            md,
+            "## {} ({})\n",
+            inline_code(&source.name),
+            text::quantity(source.findings as u64, "finding")
+        );
+        for f in report.findings_of(&source.name) {
+            number += 1;
+            finding(md, "###", number, f, false);
+        }
+    }
+    let list = |md: &mut String, label: &str, names: Vec<String>| {
+        if !names.is_empty() {
+            let _ = writeln!(md, "{label}: {}.\n", names.join(", "));
+        }
+    };
+    let quiet = report
+        .sources
+        .iter()
+        .filter(|s| s.findings == 0 && s.error.is_none())
+        .map(|s| inline_code(&s.name))
+        .collect();
+    list(md, "No finding in", quiet);
+    let unread = report
+        .sources
+        .iter()
+        .filter_map(|s| {
+            let error = s.error.as_deref()?;
+            Some(format!("{} ({})", inline_code(&s.name), escape_html(error)))
+        })
+        .collect();
+    list(md, "Not read to the end", unread);
+}
+
+fn finding(md: &mut String, level: &str, number: usize, f: &Finding, show_files: bool) {
+    let _ = writeln!(md, "{level} {number}. {}\n", escape_html(&f.title));
     let rules: Vec<String> = f.rules.iter().map(|r| inline_code(r.as_str())).collect();
     let _ = writeln!(
         md,

@@ -19,11 +19,16 @@ impl Printer for Text {
 
 fn write_text(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
     let report = out.report;
-    for (i, f) in report.findings.iter().enumerate() {
-        if i > 0 {
-            writeln!(w)?;
+    let grouped = report.sources.len() > 1;
+    if grouped {
+        write_grouped(w, out)?;
+    } else {
+        for (i, f) in report.findings.iter().enumerate() {
+            if i > 0 {
+                writeln!(w)?;
+            }
+            write_finding(w, f, out.show_files)?;
         }
-        write_finding(w, f, out.show_files)?;
     }
     if let Some(unexplained) = &report.unexplained {
         if !report.findings.is_empty() {
@@ -72,6 +77,9 @@ fn write_text(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
             )?;
         }
     }
+    if grouped {
+        return Ok(());
+    }
     let d = style::DIM;
     let n = report.findings.len();
     writeln!(
@@ -90,6 +98,76 @@ fn write_text(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
         report.stats.bytes
     )?;
     Ok(())
+}
+
+/// Several sources: a line on the whole run, then each source with findings under its
+/// own heading, then the sources without any and those that could not be read.
+fn write_grouped(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
+    let report = out.report;
+    let (h, d) = (style::HEADING, style::DIM);
+    writeln!(w, "{d}{}{d:#}", run_summary(report))?;
+    for source in report.sources.iter().filter(|s| s.findings > 0) {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{h}== {}{h:#} {d}({}){d:#}",
+            source.name,
+            text::quantity(source.findings as u64, "finding")
+        )?;
+        for (i, f) in report.findings_of(&source.name).enumerate() {
+            if i > 0 {
+                writeln!(w)?;
+            }
+            write_finding(w, f, false)?;
+        }
+    }
+    let quiet: Vec<_> = report
+        .sources
+        .iter()
+        .filter(|s| s.findings == 0 && s.error.is_none())
+        .collect();
+    if !quiet.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "{d}no finding in:{d:#}")?;
+        for source in quiet {
+            writeln!(w, "  {}", source.name)?;
+        }
+    }
+    let unread: Vec<_> = report
+        .sources
+        .iter()
+        .filter(|s| s.error.is_some())
+        .collect();
+    if !unread.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "{}not read to the end:{:#}", style::ERROR, style::ERROR)?;
+        for source in unread {
+            let error = source.error.as_deref().unwrap_or_default();
+            writeln!(w, "  {}: {error}", source.name)?;
+        }
+    }
+    if report.unexplained.is_some() || report.suggestions.as_ref().is_some_and(|s| !s.is_empty()) {
+        writeln!(w)?;
+    }
+    Ok(())
+}
+
+/// One line on a run of several sources: findings, sources, lines, bytes, failures.
+pub fn run_summary(report: &crate::report::Report) -> String {
+    let with = report.sources.iter().filter(|s| s.findings > 0).count();
+    let unread = report.sources.iter().filter(|s| s.error.is_some()).count();
+    let mut line = format!(
+        "{} in {} of {} sources ({} lines, {} bytes)",
+        text::quantity(report.findings.len() as u64, "finding"),
+        with,
+        report.sources.len(),
+        report.stats.lines,
+        report.stats.bytes
+    );
+    if unread > 0 {
+        line.push_str(&format!("; {unread} not read to the end"));
+    }
+    line
 }
 
 fn write_finding(w: &mut dyn Write, f: &Finding, show_files: bool) -> io::Result<()> {

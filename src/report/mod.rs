@@ -11,6 +11,7 @@ mod rank;
 pub mod redact;
 
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -24,6 +25,8 @@ pub use rank::CONDITIONAL_STEP;
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
     pub findings: Vec<Finding>,
+    /// What was scanned, in input order: one entry per source, read or not.
+    pub sources: Vec<SourceSummary>,
     pub stats: Stats,
     /// Articles related to the unexplained error lines ("possibly related"), when
     /// suggestions were asked for; never findings.
@@ -51,10 +54,24 @@ pub struct Finding {
     #[serde(rename = "score")]
     pub priority: u8,
     pub severity: Severity,
+    /// The source the evidence comes from: a file as named, `<zip>!<member>`, `-` for
+    /// standard input, `Job / Task` for a fetched task log. A finding never spans two.
+    pub source: Arc<str>,
     pub title: String,
     /// Earliest evidence, (input order, line): the last ranking key.
     #[serde(skip)]
     pub first: (usize, u64),
+}
+
+/// One source of the run: its name, what was read, how many findings it gave, and why
+/// it could not be read (or read to its end), if so.
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceSummary {
+    pub bytes: u64,
+    pub error: Option<String>,
+    pub findings: usize,
+    pub lines: u64,
+    pub name: Arc<str>,
 }
 
 /// An article the search finds for the unexplained error lines.

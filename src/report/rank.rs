@@ -2,10 +2,13 @@
 //! with the captures filled in) and the order of the findings.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::redact::MASK;
-use super::{Finding, Report, Unexplained};
+use super::{Finding, Report, SourceSummary, Unexplained};
+use crate::input::STDIN_NAME;
 use crate::kb::KnowledgeBase;
+use crate::matcher::MAX_ERROR_LINES;
 use crate::matcher::{Evidence, FindingSet};
 use crate::{placeholder, text};
 
@@ -32,6 +35,7 @@ impl Report {
     /// priority, then evidence count, then earliest line. The error lines are kept as `unexplained`; the command drops them
     /// when they were not asked for.
     pub fn build(set: FindingSet, kb: &KnowledgeBase) -> Report {
+        let source: Arc<str> = set.file.clone().unwrap_or_else(|| Arc::from(STDIN_NAME));
         let parts = set.into_parts();
         let mut findings: Vec<Finding> = parts
             .by_article
@@ -55,6 +59,7 @@ impl Report {
                     confidence: acc.confidence,
                     title,
                     severity: acc.severity,
+                    source: Arc::clone(&source),
                     priority: acc.priority,
                     rules: acc.rules,
                     evidence: acc.evidence,
@@ -64,17 +69,17 @@ impl Report {
                 }
             })
             .collect();
-        findings.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then(b.confidence.cmp(&a.confidence))
-                .then(b.priority.cmp(&a.priority))
-                .then(b.evidence_total.cmp(&a.evidence_total))
-                .then(a.first.cmp(&b.first))
-                .then(a.article.cmp(&b.article))
-        });
+        findings.sort_by(rank);
+        let sources = vec![SourceSummary {
+            bytes: parts.stats.bytes,
+            error: None,
+            findings: findings.len(),
+            lines: parts.stats.lines,
+            name: source,
+        }];
         Report {
             findings,
+            sources,
             stats: parts.stats,
             suggestions: None,
             unexplained: Some(Unexplained {
@@ -83,6 +88,69 @@ impl Report {
             }),
         }
     }
+}
+
+impl Report {
+    /// One report for a run of several sources, from each source's own report (built
+    /// with [`Report::build`]) and its error, in input order. Findings stay per source
+    /// (the same article in two sources is two findings, each with its own captures) and
+    /// are ranked together; earlier sources first among equals.
+    pub fn combine(parts: Vec<(Report, Option<String>)>) -> Report {
+        let mut out = Report {
+            unexplained: Some(Unexplained::default()),
+            ..Report::default()
+        };
+        for (order, (report, error)) in parts.into_iter().enumerate() {
+            out.stats.bytes += report.stats.bytes;
+            out.stats.lines += report.stats.lines;
+            out.sources
+                .extend(report.sources.into_iter().map(|s| SourceSummary {
+                    error: error.clone().or(s.error),
+                    ..s
+                }));
+            if let (Some(all), Some(mine)) = (out.unexplained.as_mut(), report.unexplained) {
+                all.total += mine.total;
+                let room = MAX_ERROR_LINES.saturating_sub(all.lines.len());
+                all.lines.extend(mine.lines.into_iter().take(room));
+            }
+            out.findings
+                .extend(report.findings.into_iter().map(|f| Finding {
+                    first: (order, f.first.1),
+                    ..f
+                }));
+        }
+        out.findings.sort_by(rank);
+        out
+    }
+
+    /// Keeps the best `max` findings (`--max-findings`); the sources' counts follow.
+    pub fn truncate(&mut self, max: usize) {
+        self.findings.truncate(max);
+        for source in &mut self.sources {
+            source.findings = self
+                .findings
+                .iter()
+                .filter(|f| f.source == source.name)
+                .count();
+        }
+    }
+
+    /// The findings of one source, best first.
+    pub fn findings_of<'a>(&'a self, source: &'a str) -> impl Iterator<Item = &'a Finding> {
+        self.findings.iter().filter(move |f| &*f.source == source)
+    }
+}
+
+/// Best first: severity, then priority, then evidence count, then earliest line (input
+/// order first), then article id.
+fn rank(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    b.severity
+        .cmp(&a.severity)
+        .then(b.confidence.cmp(&a.confidence))
+        .then(b.priority.cmp(&a.priority))
+        .then(b.evidence_total.cmp(&a.evidence_total))
+        .then(a.first.cmp(&b.first))
+        .then(a.article.cmp(&b.article))
 }
 
 impl Finding {

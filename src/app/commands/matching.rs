@@ -1,9 +1,7 @@
 //! `arm-kb match`: scan logs, rank findings, mask secrets, print them in the chosen format.
 
-use std::fs::File;
-use std::io::{self, IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
-
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
 use std::sync::Arc;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -12,6 +10,8 @@ use super::{CommandError, ExitStatus, load_kb, print_diagnostics};
 use crate::app::args::{GlobalArgs, MatchArgs};
 use crate::app::plan::MatchPlan;
 use arm_kb::diagnostics::DiagnosticSeverity;
+use arm_kb::input::devops::{ClientConfig, build_sources};
+use arm_kb::input::{Expansion, Source, expand};
 use arm_kb::matcher::{Engine, FindingSet, ScanError, ScanOptions, Scanner};
 use arm_kb::render::MatchOutput;
 use arm_kb::report::{RelatedArticle, Report};
@@ -28,8 +28,6 @@ const SUGGESTIONS: usize = 3;
 const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 /// Variables set by CI systems; their logs are no terminal for a progress bar.
 const CI_VARIABLES: [&str; 3] = ["CI", "TF_BUILD", "GITHUB_ACTIONS"];
-/// How standard input is named in the output.
-const STDIN_NAME: &str = "<stdin>";
 
 pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<ExitStatus, CommandError> {
     let plan = MatchPlan::from_args(args);
@@ -38,9 +36,11 @@ pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<ExitStatus, CommandE
     let engine = Engine::new(&kb, plan.track_error_lines);
     let options = plan.scan_options();
 
-    let files: Vec<&Path> = plan.files.iter().map(PathBuf::as_path).collect();
     if let Some(summary) = plan.summary.as_deref()
-        && let Some(input) = files.iter().find(|f| same_file(f, summary))
+        && let Some(input) = plan.inputs.iter().find_map(|input| match input {
+            arm_kb::input::Input::Path(path) if same_file(path, summary) => Some(path),
+            _ => None,
+        })
     {
         return Err(CommandError::Usage(format!(
             "--summary {} is the input {}: the report would replace the log",
@@ -48,36 +48,68 @@ pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<ExitStatus, CommandE
             input.display()
         )));
     }
-    let from_stdin = plan.reads_stdin();
-    let mut failed = false;
-    let mut merged = FindingSet::new(None);
-    let inputs: Vec<String> = if from_stdin {
-        let mut set = FindingSet::new(None);
-        widen_stdin_pipe();
-        match engine.scanner(options).scan(io::stdin().lock(), &mut set) {
-            Ok(()) => merged.merge(set, 0),
-            Err(e) => failed |= report_scan_error(STDIN_NAME, e)?,
-        }
-        vec![STDIN_NAME.to_owned()]
-    } else {
-        let progress = progress_wanted().then(MultiProgress::new);
-        let threads = plan.threads;
-        let results = scan_files(&engine, &files, options, threads, progress.as_ref());
-        for (order, result) in results.into_iter().enumerate() {
-            match result {
-                Ok(set) => merged.merge(set, order),
-                Err(e) => failed |= report_scan_error(&files[order].display().to_string(), e)?,
+    let Expansion {
+        mut sources,
+        mut notes,
+    } = expand(&plan.inputs);
+    if let Some(url) = &plan.build {
+        let var = |name: &str| std::env::var(name).ok();
+        match build_sources(url, plan.all_logs, var, ClientConfig::default()) {
+            Ok(fetched) => {
+                sources.extend(fetched.sources);
+                notes.extend(fetched.notes);
             }
+            // The run could not be listed: it is a source that could not be read.
+            Err(e) => sources.push(Source::unreadable(url, e.to_string())),
         }
-        files.iter().map(|f| f.display().to_string()).collect()
-    };
-    let report = Report::build(merged, &kb);
+    }
+    let mut stderr = anstream::stderr();
+    for note in &notes {
+        writeln!(stderr, "arm-kb: {note}")?;
+    }
+    if sources.iter().any(Source::is_stdin) {
+        widen_stdin_pipe();
+        if io::stdin().is_terminal() {
+            writeln!(
+                stderr,
+                "arm-kb: reading a log from standard input (paste it, then Ctrl-D; or name files: arm-kb match PATH...)"
+            )?;
+        }
+    }
+    // Standard input alone keeps its evidence unnamed, as a single file does.
+    let name_evidence = !(sources.len() == 1 && sources[0].is_stdin());
+    let progress = progress_wanted().then(MultiProgress::new);
+    let threads = plan.threads;
+    let results = scan_sources(
+        &engine,
+        &sources,
+        options,
+        threads,
+        progress.as_ref(),
+        name_evidence,
+    );
+    let mut failed = false;
+    let mut parts = Vec::with_capacity(results.len());
+    for (source, (set, error)) in sources.iter().zip(results) {
+        let error = match error {
+            None => None,
+            Some(e) => {
+                failed |= report_scan_error(source.name(), &e)?;
+                Some(e.to_string())
+            }
+        };
+        parts.push((Report::build(set, &kb), error));
+    }
+    let report = Report::combine(parts);
     // The one place where the report is masked: every format below sees only this.
     let mut report = if !plan.redact {
         report
     } else {
         arm_kb::report::redact::report(report)
     };
+    if let Some(max) = plan.max_findings {
+        report.truncate(max);
+    }
     let exit = if failed {
         ExitStatus::Error
     } else if report.findings.is_empty() {
@@ -86,6 +118,12 @@ pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<ExitStatus, CommandE
         ExitStatus::Success
     };
     if plan.quiet {
+        return Ok(exit);
+    }
+    if plan.list || plan.count {
+        let mut out = anstream::stdout().lock();
+        write_counts(&mut out, &report, plan.count)?;
+        out.flush()?;
         return Ok(exit);
     }
 
@@ -115,10 +153,15 @@ pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<ExitStatus, CommandE
     if !plan.unexplained {
         report.unexplained = None;
     }
+    let names: Vec<String> = if name_evidence {
+        sources.iter().map(|s| s.name().to_string()).collect()
+    } else {
+        Vec::new()
+    };
     let output = MatchOutput {
         report: &report,
-        show_files: files.len() > 1,
-        inputs: &inputs,
+        show_files: sources.len() > 1,
+        inputs: &names,
         summary: plan.summary.as_deref(),
     };
     let printer = plan.format.printer();
@@ -148,6 +191,22 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// `-l` (the sources with a finding, one per line) or `-c` (`NAME:COUNT` per source, or
+/// the count alone for a single source), as grep prints them.
+fn write_counts(w: &mut dyn Write, report: &Report, count: bool) -> io::Result<()> {
+    if count && report.sources.len() == 1 {
+        return writeln!(w, "{}", report.sources[0].findings);
+    }
+    for source in &report.sources {
+        if count {
+            writeln!(w, "{}:{}", source.name, source.findings)?;
+        } else if source.findings > 0 {
+            writeln!(w, "{}", source.name)?;
+        }
+    }
+    Ok(())
+}
+
 /// A progress bar only for a person watching a terminal: never in a pipe or a CI log.
 fn progress_wanted() -> bool {
     io::stderr().is_terminal()
@@ -170,38 +229,36 @@ fn progress_bar(progress: &MultiProgress, len: u64, name: &str) -> ProgressBar {
 }
 
 /// Prints a scan failure; returns true (the run has failed) or an error for broken rules.
-fn report_scan_error(name: &str, e: ScanError) -> Result<bool, CommandError> {
+fn report_scan_error(name: &str, e: &ScanError) -> Result<bool, CommandError> {
     match e {
         ScanError::Io(e) => {
             writeln!(anstream::stderr(), "arm-kb: {name}: {e}")?;
             Ok(true)
         }
         ScanError::Rule(d) => {
-            print_diagnostics(&[*d], DiagnosticSeverity::Error)?;
+            print_diagnostics(&[(**d).clone()], DiagnosticSeverity::Error)?;
             Err(CommandError::KnowledgeBase)
         }
     }
 }
 
-/// Scans one file, behind a progress bar when it is large and bars are wanted.
-fn scan_file(
+/// Scans one source, behind a progress bar when it is a large file and bars are wanted.
+fn scan_source(
     scanner: &mut Scanner<'_, '_>,
-    path: &Path,
+    source: &Source,
     set: &mut FindingSet,
     progress: Option<&MultiProgress>,
 ) -> Result<(), ScanError> {
-    let file = File::open(path)?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    match progress {
+    let len = source.file_len().unwrap_or(0);
+    source.read_with(|reader| match progress {
         Some(progress) if len >= PROGRESS_MIN_BYTES => {
-            let bar = progress_bar(progress, len, &path.display().to_string());
-            let reader: Box<dyn Read> = Box::new(bar.wrap_read(file));
-            let result = scanner.scan(reader, set);
+            let bar = progress_bar(progress, len, source.name());
+            let result = scanner.scan(bar.wrap_read(reader), set);
             bar.finish_and_clear();
             result
         }
-        _ => scanner.scan(file, set),
-    }
+        _ => scanner.scan(reader, set),
+    })?
 }
 
 /// A pipe holds 64 KiB by default, so the writer and arm-kb take turns every 64 KiB. With
@@ -216,23 +273,26 @@ fn widen_stdin_pipe() {
     }
 }
 
-/// Scans files in parallel, one file per worker (`threads` workers, default one per CPU);
-/// results in input order.
-fn scan_files(
+/// Scans sources in parallel, one source per worker (`threads` workers, default one per
+/// CPU); each source's findings (what was read before an error too) and its error, in
+/// input order.
+fn scan_sources(
     engine: &Engine<'_>,
-    files: &[&Path],
+    sources: &[Source],
     options: ScanOptions,
     threads: Option<usize>,
     progress: Option<&MultiProgress>,
-) -> Vec<Result<FindingSet, ScanError>> {
+    name_evidence: bool,
+) -> Vec<(FindingSet, Option<ScanError>)> {
     workers::map_in_order(
-        files,
+        sources,
         threads,
         || engine.scanner(options),
-        |scanner, path| {
-            let name: Arc<str> = Arc::from(path.display().to_string());
-            let mut set = FindingSet::new(Some(name));
-            scan_file(scanner, path, &mut set, progress).map(|()| set)
+        |scanner, source| {
+            let name = name_evidence.then(|| Arc::clone(source.name()));
+            let mut set = FindingSet::new(name);
+            let error = scan_source(scanner, source, &mut set, progress).err();
+            (set, error)
         },
     )
 }

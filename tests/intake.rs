@@ -15,6 +15,8 @@ use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::util::Output;
+
 const SECRET_LOG: &str = include_str!("../examples/secret-expired.log");
 const APP_A: &str = "3f0c2a51-8d4e-4b7a-9c1e-52b7d0e4a9f1";
 const APP_B: &str = "9a8b7c6d-1111-4222-8333-444455556666";
@@ -52,23 +54,12 @@ fn arm_kb() -> Command {
     cmd
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+fn run(cmd: &mut Command) -> Output {
+    Output::of(cmd)
 }
 
-fn run(cmd: &mut Command) -> Run {
-    let out = cmd.output().unwrap();
-    Run {
-        code: out.status.code().expect("exited normally"),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    }
-}
-
-fn json(run: &Run) -> Value {
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout))
+fn json(run: &Output) -> Value {
+    run.json()
 }
 
 /// `(source, app_id capture)` of every sp-secret-expired finding.
@@ -139,7 +130,7 @@ fn two_job_logs_with_two_expired_apps_give_two_findings_with_their_own_values() 
     fs::write(&a, SECRET_LOG).unwrap();
     fs::write(&b, secret_log_b()).unwrap();
     let out = run(arm_kb().args(["match", "--format", "json", path_str(&a), path_str(&b)]));
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.status, 0, "{}", out.stderr);
     let report = json(&out);
     assert_eq!(
         secret_findings(&report),
@@ -200,7 +191,7 @@ fn a_folder_is_walked_in_path_order_with_notes_for_what_is_skipped() {
     fs::write(root.join(".cache/old.log"), SECRET_LOG).unwrap();
     fs::write(root.join("agent.bin"), b"\x7fELF\0\0\0\x02").unwrap();
     let out = run(arm_kb().args(["match", "--format", "json", path_str(root)]));
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.status, 0, "{}", out.stderr);
     let report = json(&out);
     let shown = |p: &str| root.join(p).display().to_string();
     assert_eq!(
@@ -245,7 +236,7 @@ fn the_download_logs_zip_is_read_member_by_member() {
     )
     .unwrap();
     let out = run(arm_kb().args(["match", "--format", "json", path_str(&path)]));
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.status, 0, "{}", out.stderr);
     let report = json(&out);
     let zip_name = path_str(&path);
     assert_eq!(
@@ -283,7 +274,7 @@ fn utf16_logs_with_and_without_bom_are_read() {
         let path = dir.path().join(name);
         fs::write(&path, bytes).unwrap();
         let out = run(arm_kb().args(["match", "--format", "json", path_str(&path)]));
-        assert_eq!(out.code, 0, "{name}: {}", out.stderr);
+        assert_eq!(out.status, 0, "{name}: {}", out.stderr);
         assert_eq!(
             secret_findings(&json(&out)),
             [(path_str(&path).to_owned(), APP_A.to_owned())],
@@ -300,7 +291,7 @@ fn standard_input_mixes_with_files_as_dash() {
     let out = run(arm_kb()
         .args(["match", "--format", "json", "-", path_str(&b)])
         .write_stdin(gzip(SECRET_LOG.as_bytes())));
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.status, 0, "{}", out.stderr);
     assert_eq!(
         secret_findings(&json(&out)),
         [
@@ -342,7 +333,7 @@ fn unreadable_inputs_are_named_and_the_others_still_reported_with_exit_2() {
         path_str(&good),
     ];
     let out = run(arm_kb().args(["match", "--format", "json"]).args(args));
-    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.status, 2, "{}", out.stderr);
     for bad in &args[..3] {
         assert!(
             out.stderr.contains(&format!("arm-kb: {bad}: ")),
@@ -372,7 +363,7 @@ fn unreadable_inputs_are_named_and_the_others_still_reported_with_exit_2() {
     assert!(listed[3].2.is_none());
     // Text says so too, and never calls an unread input "no finding".
     let text = run(arm_kb().arg("match").args(args));
-    assert_eq!(text.code, 2);
+    assert_eq!(text.status, 2);
     assert!(
         text.stdout.contains("not read to the end"),
         "{}",
@@ -399,14 +390,14 @@ fn grep_style_flags_list_count_and_limit() {
     fs::write(&clean, "all good\n").unwrap();
     let files = [path_str(&a), path_str(&clean), path_str(&b)];
     let listed = run(arm_kb().args(["match", "-l"]).args(files));
-    assert_eq!(listed.code, 0);
+    assert_eq!(listed.status, 0);
     assert_eq!(listed.stdout, format!("{}\n{}\n", files[0], files[2]));
     let counted = run(arm_kb().args(["match", "--count"]).args(files));
     let counts: Vec<&str> = counted.stdout.lines().collect();
     assert_eq!(counts.len(), 3);
     assert_eq!(counts[1], format!("{}:0", files[1]));
     let single = run(arm_kb().args(["match", "-c", files[1]]));
-    assert_eq!((single.code, single.stdout.as_str()), (1, "0\n"));
+    assert_eq!((single.status, single.stdout.as_str()), (1, "0\n"));
     let limited = run(arm_kb()
         .args(["match", "--format", "json", "--max-findings", "1"])
         .args(files));
@@ -423,7 +414,7 @@ fn a_log_with_carriage_return_line_ends_has_its_lines() {
     let cr = format!("{}{}", SECRET_LOG, secret_log_b()).replace('\n', "\r");
     fs::write(&path, cr).unwrap();
     let out = run(arm_kb().args(["match", "--format", "json", path_str(&path)]));
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.status, 0, "{}", out.stderr);
     let report = json(&out);
     assert_eq!(report["stats"]["lines"], 24);
     let f = &report["findings"][0];
@@ -583,7 +574,7 @@ fn a_run_by_its_url_reads_the_failed_tasks_logs_with_the_job_token() {
     let out = run(arm_kb()
         .args(["match", "--format", "json", "--build", &server.url(7)])
         .env("SYSTEM_ACCESSTOKEN", TOKEN));
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.status, 0, "{}", out.stderr);
     let report = json(&out);
     assert_eq!(
         secret_findings(&report),
@@ -622,7 +613,7 @@ fn a_run_by_its_url_reads_the_failed_tasks_logs_with_the_job_token() {
     let out = run(arm_kb()
         .args(["match", "--all-logs", "--build", &server.url(7)])
         .env("SYSTEM_ACCESSTOKEN", TOKEN));
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.status, 0, "{}", out.stderr);
     assert!(
         server
             .paths()
@@ -649,7 +640,7 @@ fn a_pat_is_sent_as_basic_and_retry_after_is_honoured() {
     let out = run(arm_kb()
         .args(["match", "--format", "json", "--build", &server.url(10)])
         .env("AZURE_DEVOPS_EXT_PAT", PAT));
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.status, 0, "{}", out.stderr);
     assert!(
         started.elapsed() >= Duration::from_secs(2),
         "waited as Retry-After said"
@@ -682,7 +673,7 @@ fn refused_answers_are_clear_errors_with_exit_2_and_no_token() {
                 .args(["match", "--format", format, "--build", &server.url(build)])
                 .arg(&good)
                 .env("SYSTEM_ACCESSTOKEN", TOKEN));
-            assert_eq!(out.code, 2, "{build}: {}", out.stderr);
+            assert_eq!(out.status, 2, "{build}: {}", out.stderr);
             assert!(out.stderr.contains(words), "{build}: {}", out.stderr);
             // The local file is still scanned and reported.
             assert!(
@@ -698,7 +689,7 @@ fn refused_answers_are_clear_errors_with_exit_2_and_no_token() {
     // No token: a clear error naming both variables, nothing fetched.
     let requests_before = server.paths().len();
     let out = run(arm_kb().args(["match", "--build", &server.url(7)]));
-    assert_eq!(out.code, 2);
+    assert_eq!(out.status, 2);
     assert!(
         out.stderr.contains("SYSTEM_ACCESSTOKEN") && out.stderr.contains("AZURE_DEVOPS_EXT_PAT"),
         "{}",
@@ -713,7 +704,7 @@ fn refused_answers_are_clear_errors_with_exit_2_and_no_token() {
             "http://devops.contoso.example/c/Web/_build/results?buildId=1",
         ])
         .env("SYSTEM_ACCESSTOKEN", TOKEN));
-    assert_eq!(out.code, 2);
+    assert_eq!(out.status, 2);
     assert!(out.stderr.contains("https"), "{}", out.stderr);
     assert!(!out.stderr.contains(TOKEN));
 }

@@ -49,6 +49,16 @@ pub struct Output {
 }
 
 impl Output {
+    /// Runs `cmd`; its exit status and output, which must be UTF-8.
+    pub fn of(cmd: &mut assert_cmd::Command) -> Output {
+        let out = cmd.output().expect("the binary runs");
+        Output {
+            status: out.status.code().expect("exited normally"),
+            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+        }
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is JSON ({e}):\n{}", self.stdout))

@@ -222,6 +222,11 @@ impl Suggestion {
         self.0.first().map(String::as_str)
     }
 
+    /// The names, nearest first.
+    pub fn names(&self) -> &[String] {
+        &self.0
+    }
+
     /// `did you mean `a`, `b` or `c`?`, or nothing when no name is near.
     pub fn question(&self) -> Option<String> {
         let quoted: Vec<String> = self.0.iter().map(|n| format!("`{n}`")).collect();

@@ -23,5 +23,6 @@ mod search_features;
 mod search_quality;
 mod search_queries;
 mod security;
+mod serve;
 mod streaming_property;
 mod untrusted_roots;

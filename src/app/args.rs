@@ -78,6 +78,11 @@ pub enum Command {
     /// Create a new article or rule, with every field explained in comments.
     #[command(subcommand)]
     New(NewCommand),
+    /// Serve a web page and a JSON API over the same knowledge base (stateless).
+    ///
+    /// Prints its URL when ready; Ctrl-C or SIGTERM stop it once the requests in flight
+    /// are answered (exit status 0).
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -317,6 +322,17 @@ pub struct ListArgs {
 
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where to listen, HOST:PORT (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+    pub addr: String,
+
+    /// The largest request body accepted, in bytes; a larger one gets 413.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    pub max_body: usize,
 }
 
 #[derive(Debug, Args)]

@@ -144,7 +144,9 @@ fn display_name(name: &str) -> Arc<str> {
 }
 
 /// Stacks the readers `raw` needs (gzip, transcoding, line ends) and calls `f` with them.
-fn with_text<R: Read, T>(
+/// `what` names the kind of input in errors ("a file", "an upload"). Used for every
+/// source, and by the server for the logs a request carries.
+pub fn with_text<R: Read, T>(
     mut raw: R,
     what: &str,
     f: impl FnOnce(&mut dyn Read) -> T,

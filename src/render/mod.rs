@@ -1,5 +1,5 @@
 //! Rendering: findings, articles and hits as text or Markdown for people, JSON for scripts,
-//! and logging commands for CI systems.
+//! logging commands for CI systems, and HTML pages for the web server ([`html`]).
 //!
 //! Each `match --format` is one [`Printer`] in a file of its own: [`text`], [`json`],
 //! [`jsonl`], [`markdown`], [`azure`], [`github`]. A printer writes the report, then
@@ -11,6 +11,7 @@ pub mod azure;
 pub mod evidence;
 pub mod explain;
 pub mod github;
+pub mod html;
 pub mod json;
 pub mod jsonl;
 pub mod markdown;

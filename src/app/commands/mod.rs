@@ -9,6 +9,7 @@ mod list_messages;
 mod matching;
 mod new;
 mod search;
+mod serve;
 mod show;
 mod test;
 
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Test(args) => test::run(&cli.global, args),
         Command::Explain(args) => explain::run(&cli.global, args),
         Command::New(command) => new::run(&cli.global, command),
+        Command::Serve(args) => serve::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -17,5 +17,6 @@ mod layers;
 mod output_formats;
 mod search_quality;
 mod search_queries;
+mod stats;
 mod streaming_property;
 mod untrusted_roots;

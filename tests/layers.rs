@@ -16,6 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["matcher"],
     &["report"],
     &["authoring"],
+    &["stats"],
     &["search"],
     &["render"],
 ];

@@ -138,6 +138,21 @@ pub fn draft(line: &str) -> Draft {
     }
 }
 
+/// The variable values of `text` that a draft turns into captures, in order, without
+/// overlaps: `(start, end, kind)` with kind `"guid"`, `"time"`, `"url"` or `"str"` (a
+/// quoted value, quotes excluded). Corpus templates mask the same spans.
+pub fn variable_spans(text: &str) -> Vec<(usize, usize, &'static str)> {
+    variables(text)
+        .into_iter()
+        .map(|f| match f.kind {
+            Variable::Guid => (f.start, f.end, "guid"),
+            Variable::Timestamp => (f.start, f.end, "time"),
+            Variable::Url => (f.start, f.end, "url"),
+            Variable::Quoted { open, close } => (f.start + open, f.end - close, "str"),
+        })
+        .collect()
+}
+
 /// Capture names in use; GUIDs without a name from context are numbered from 1.
 #[derive(Default)]
 struct NameCounters {

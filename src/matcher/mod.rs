@@ -24,7 +24,10 @@ use std::sync::{Arc, OnceLock};
 
 use regex::bytes::{RegexSet, RegexSetBuilder};
 
-pub use findings::{ContextLine, ErrorLine, Evidence, FindingSet, MAX_EVIDENCE_PER_FINDING, Stats};
+pub use findings::{
+    ContextLine, ErrorGroup, ErrorGroups, ErrorKey, ErrorLine, Evidence, FindingSet,
+    MAX_ERROR_GROUPS, MAX_EVIDENCE_PER_FINDING, Stats,
+};
 pub use line::normalize_line;
 pub use scan::{MAX_LINE_BYTES, ScanError, ScanOptions, Scanner};
 pub use trace::{NoTrace, Outcome, Trace};

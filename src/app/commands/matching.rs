@@ -121,7 +121,7 @@ pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<ExitStatus, CommandE
 }
 
 /// A progress bar only for a person watching a terminal: never in a pipe or a CI log.
-fn progress_wanted() -> bool {
+pub(super) fn progress_wanted() -> bool {
     io::stderr().is_terminal()
         && !CI_VARIABLES
             .iter()

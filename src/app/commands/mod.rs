@@ -9,6 +9,7 @@ mod matching;
 mod new;
 mod search;
 mod show;
+mod stats;
 mod test;
 
 use std::io::{self, Write};
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Test(args) => test::run(&cli.global, args),
         Command::Explain(args) => explain::run(&cli.global, args),
         Command::New(command) => new::run(&cli.global, command),
+        Command::Stats(args) => stats::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

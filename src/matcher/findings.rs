@@ -208,9 +208,10 @@ impl FindingSet {
         self.error_lines_total += 1;
         if let Some(groups) = &mut self.error_groups {
             let key = (groups.key)(&text);
+            let room = groups.groups.len() < MAX_ERROR_GROUPS;
             match groups.groups.get_mut(&key) {
                 Some(group) => group.count += 1,
-                None if groups.groups.len() < MAX_ERROR_GROUPS => {
+                None if room => {
                     groups.groups.insert(
                         key,
                         ErrorGroup {

@@ -166,6 +166,26 @@ compare "two files on two cores vs one" "$((2 * small_bytes))" \
     "$bin match $small $work/log_10m_copy.txt" \
     "$bin match $small; $bin match $work/log_10m_copy.txt"
 
+# `stats` over 1,000 generated logs (about 96 KiB each, one injected error in each)
+# against what it replaces: `match` run on each file.
+corpus=$work/stats_1000
+if [ ! -s "$corpus/log_1000.log" ]; then
+    echo "generating $corpus ..." >&2
+    mkdir -p "$corpus"
+    python3 - "$gen" "$corpus" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import gen_log
+for i in range(1, 1001):
+    gen_log.main(["--size", "96K", "--pool", "96K", "--seed", str(i), "--inject", "1",
+                  "--out", f"{sys.argv[2]}/log_{i:04}.log", "-q"])
+PY
+fi
+corpus_bytes=$(cat "$corpus"/*.log | wc -c)
+compare "stats, 1000 logs vs match on each file" "$corpus_bytes" \
+    "$bin stats --format json $corpus" \
+    "for f in $corpus/*.log; do $bin match --format json \$f >/dev/null; done"
+
 python3 - "$results" <<'EOF'
 import glob, json, os, sys
 results = sys.argv[1]
@@ -215,6 +235,11 @@ targets = [
      sec("two files on two cores vs one", 4) / sec("two files on two cores vs one") >= 1.7),
     ("search ≤ 20 ms whole process", f"{sec('search, built-in articles') * 1e3:.0f} ms",
      sec("search, built-in articles") <= 0.020),
+    ("stats over 1,000 logs not slower than match on each file",
+     f"{sec('stats, 1000 logs vs match on each file'):.2f} s vs "
+     f"{sec('stats, 1000 logs vs match on each file', 4):.2f} s",
+     sec("stats, 1000 logs vs match on each file")
+     <= sec("stats, 1000 logs vs match on each file", 4)),
 ]
 print()
 print("| target | measured | met |")

@@ -4,8 +4,8 @@
 //! Data flows from knowledge roots ([`kb`]) through rule loading ([`rules`]) into one
 //! matching engine ([`matcher`]) that streams logs into findings, which [`report`] ranks
 //! and masks and [`render`] prints; [`search`] indexes the articles; [`authoring`] holds
-//! the tools for writing rules. This is the engine only: the command line lives in the
-//! binary (`src/main.rs`, `src/app/`).
+//! the tools for writing rules; [`stats`] summarises a corpus of logs. This is the engine
+//! only: the command line lives in the binary (`src/main.rs`, `src/app/`).
 
 pub mod authoring;
 pub mod catalog;
@@ -22,6 +22,7 @@ pub mod rules;
 pub mod search;
 pub mod secrets;
 pub mod source;
+pub mod stats;
 pub mod text;
 pub mod workers;
 

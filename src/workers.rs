@@ -49,6 +49,45 @@ where
         .collect()
 }
 
+/// Like [`map_in_order`], but each thread folds the items it takes into its own state
+/// (`work` gets each item's index too), and the states come back, one per thread: for
+/// results too many to keep item by item, such as the summary of a corpus of logs.
+pub fn fold<I, S>(
+    items: &[I],
+    threads: Option<usize>,
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, usize, &I) + Sync,
+) -> Vec<S>
+where
+    I: Sync,
+    S: Send,
+{
+    let workers = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .min(items.len())
+        .max(1);
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut state = init();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        work(&mut state, i, item);
+                    }
+                    state
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +108,19 @@ mod tests {
             assert_eq!(out, items.iter().map(|x| x * 2).collect::<Vec<_>>());
         }
         assert!(map_in_order(&[] as &[u8], None, || (), |(), _| 0).is_empty());
+    }
+
+    #[test]
+    fn folds_see_every_item_once() {
+        let items: Vec<u64> = (1..=100).collect();
+        for threads in [None, Some(1), Some(3)] {
+            let states = fold(&items, threads, Vec::new, |seen, i, &x| {
+                assert_eq!(items[i], x);
+                seen.push(x);
+            });
+            let mut all: Vec<u64> = states.into_iter().flatten().collect();
+            all.sort_unstable();
+            assert_eq!(all, items);
+        }
     }
 }

@@ -15,7 +15,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::util::Output;
+use crate::util::{Output, gzip, utf16le, zip};
 
 const SECRET_LOG: &str = include_str!("../examples/secret-expired.log");
 const APP_A: &str = "3f0c2a51-8d4e-4b7a-9c1e-52b7d0e4a9f1";
@@ -94,29 +94,6 @@ fn sources(report: &Value) -> Vec<(String, u64, Option<String>)> {
             )
         })
         .collect()
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(bytes).unwrap();
-    gz.finish().unwrap()
-}
-
-fn zip(members: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, bytes) in members {
-        zip.start_file(*name, options).unwrap();
-        zip.write_all(bytes).unwrap();
-    }
-    zip.finish().unwrap().into_inner()
-}
-
-fn utf16le(text: &str, bom: bool) -> Vec<u8> {
-    let mut out = if bom { vec![0xff, 0xfe] } else { Vec::new() };
-    out.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
-    out
 }
 
 fn path_str(p: &Path) -> &str {

@@ -24,5 +24,6 @@ mod search_quality;
 mod search_queries;
 mod security;
 mod serve;
+mod stats;
 mod streaming_property;
 mod untrusted_roots;

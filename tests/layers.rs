@@ -26,6 +26,7 @@ const LAYERS: &[&[&str]] = &[
     &["matcher"],
     &["report"],
     &["authoring"],
+    &["stats"],
     &["search"],
     &["render"],
 ];

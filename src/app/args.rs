@@ -83,6 +83,57 @@ pub enum Command {
     /// Prints its URL when ready; Ctrl-C or SIGTERM stop it once the requests in flight
     /// are answered (exit status 0).
     Serve(ServeArgs),
+    /// Summarise a corpus of logs: articles found, rules that fire, never fire or fire
+    /// only as noise, and the error lines no rule explains, grouped into templates.
+    ///
+    /// Exit status: 0 when every input was read, 2 when one could not be (the others are
+    /// still summarised) or on error.
+    Stats(StatsArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatsFormat {
+    /// For a terminal.
+    Text,
+    /// One JSON document (the keys are listed in the README).
+    Json,
+    /// Tables for a wiki page or a pull request.
+    Markdown,
+    /// One self-contained page with bar charts (inline CSS and SVG, nothing fetched).
+    Html,
+}
+
+impl StatsFormat {
+    /// The printer of this format.
+    pub fn printer(self) -> Box<dyn render::stats::StatsPrinter> {
+        match self {
+            StatsFormat::Text => Box::new(render::stats::text::Text),
+            StatsFormat::Json => Box::new(render::stats::json::Json),
+            StatsFormat::Markdown => Box::new(render::stats::markdown::Markdown),
+            StatsFormat::Html => Box::new(render::stats::html::Html),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Logs to summarise: files and folders (read recursively, in path order, hidden
+    /// entries skipped); standard input when none is given (or `-`).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    #[arg(long, value_enum, default_value_t = StatsFormat::Text)]
+    pub format: StatsFormat,
+
+    /// Logs to scan at once, one per thread (default: the number of CPUs).
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+
+    /// Draft a rule for each of the most frequent unexplained templates, as `new rule
+    /// --from-log` drafts one; printed for review after the summary, never written
+    /// (text, Markdown and HTML).
+    #[arg(long)]
+    pub suggest_rules: bool,
 }
 
 #[derive(Debug, Args)]

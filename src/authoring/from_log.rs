@@ -138,6 +138,21 @@ pub fn draft(line: &str) -> Draft {
     }
 }
 
+/// The variable values of `text` that a draft turns into captures, in order, without
+/// overlaps: `(start, end, kind)` with kind `"guid"`, `"time"`, `"url"` or `"str"` (a
+/// quoted value, quotes excluded). Corpus templates mask the same spans.
+pub fn variable_spans(text: &str) -> Vec<(usize, usize, &'static str)> {
+    variables(text)
+        .into_iter()
+        .map(|f| match f.kind {
+            Variable::Guid => (f.start, f.end, "guid"),
+            Variable::Timestamp => (f.start, f.end, "time"),
+            Variable::Url => (f.start, f.end, "url"),
+            Variable::Quoted { open, close } => (f.start + open, f.end - close, "str"),
+        })
+        .collect()
+}
+
 /// Capture names in use; GUIDs without a name from context are numbered from 1.
 #[derive(Default)]
 struct NameCounters {
@@ -224,7 +239,9 @@ fn quoted(body: &str) -> Vec<Found> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < body.len() {
-        let Some(q) = QUOTES.iter().find(|q| body[i..].starts_with(**q)) else {
+        // Byte-wise: `i` steps over bytes, and every quote is ASCII, so a match is always
+        // at a character boundary.
+        let Some(q) = QUOTES.iter().find(|q| bytes[i..].starts_with(q.as_bytes())) else {
             i += 1;
             continue;
         };
@@ -318,6 +335,16 @@ mod tests {
                     .contains(&kw.to_ascii_lowercase())
             );
         }
+    }
+
+    #[test]
+    fn lines_with_multibyte_characters_draft_without_panicking() {
+        // Box-drawing frames (Azure CLI) and an ellipsis before a quote.
+        let d = draft("│ Error: DefaultAzureCredential: failed to acquire a token.");
+        check_matches(&d);
+        let d = draft("##[error]Creating the deployment … 'WESTUS,NORTHEUROPE' locations…\"x\"");
+        assert!(d.captures.iter().any(|(_, v)| v == "WESTUS,NORTHEUROPE"));
+        check_matches(&d);
     }
 
     #[test]

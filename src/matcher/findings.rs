@@ -64,7 +64,38 @@ pub struct FindingSet {
     by_article: HashMap<ArticleId, Accumulator>,
     pub error_lines: Vec<ErrorLine>,
     pub error_lines_total: u64,
+    /// When set, every unexplained error line is counted in a group instead of the first
+    /// few being kept ([`FindingSet::grouping_error_lines`]).
+    error_groups: Option<ErrorGroups>,
+    /// Evidence lines per rule (a line firing several rules counts for each).
+    rule_hits: HashMap<RuleId, u64>,
     pub stats: Stats,
+}
+
+/// The key an unexplained error line is grouped by (a template of the line).
+pub type ErrorKey = fn(&str) -> String;
+
+/// Distinct error-line groups kept per finding set; lines of further groups are counted
+/// in [`ErrorGroups::dropped`].
+pub const MAX_ERROR_GROUPS: usize = 2_000;
+
+/// Unexplained error lines grouped by a key, each group with its count and first line:
+/// what a corpus summary needs, in memory bounded by the number of groups.
+#[derive(Debug)]
+pub struct ErrorGroups {
+    key: ErrorKey,
+    pub groups: HashMap<String, ErrorGroup>,
+    /// Lines whose group could not be added ([`MAX_ERROR_GROUPS`] reached).
+    pub dropped: u64,
+}
+
+/// One group of unexplained error lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorGroup {
+    pub count: u64,
+    /// The first line of the group, and its text.
+    pub line: u64,
+    pub text: String,
 }
 
 /// One article's hits so far.
@@ -90,6 +121,30 @@ impl FindingSet {
         }
     }
 
+    /// A set that groups every unexplained error line by `key` (see [`ErrorGroups`])
+    /// rather than keeping the first [`MAX_ERROR_LINES`].
+    pub fn grouping_error_lines(file: Option<Arc<str>>, key: ErrorKey) -> FindingSet {
+        FindingSet {
+            file,
+            error_groups: Some(ErrorGroups {
+                key,
+                groups: HashMap::new(),
+                dropped: 0,
+            }),
+            ..FindingSet::default()
+        }
+    }
+
+    /// Evidence lines per rule that fired.
+    pub fn rule_hits(&self) -> &HashMap<RuleId, u64> {
+        &self.rule_hits
+    }
+
+    /// The grouped error lines, when the set groups them; the set keeps counting none.
+    pub fn take_error_groups(&mut self) -> Option<ErrorGroups> {
+        self.error_groups.take()
+    }
+
     /// Records that `rule` fired on a line.
     pub fn add(
         &mut self,
@@ -105,6 +160,12 @@ impl FindingSet {
         // hand-written pattern took from the same line.
         let authoritative = rule.extras.generated;
         let rule = &rule.id;
+        match self.rule_hits.get_mut(rule) {
+            Some(hits) => *hits += 1,
+            None => {
+                self.rule_hits.insert(rule.clone(), 1);
+            }
+        }
         let acc = self
             .by_article
             .entry(article.clone())
@@ -161,6 +222,25 @@ impl FindingSet {
 
     pub fn add_error_line(&mut self, line: u64, text: String) {
         self.error_lines_total += 1;
+        if let Some(groups) = &mut self.error_groups {
+            let key = (groups.key)(&text);
+            let room = groups.groups.len() < MAX_ERROR_GROUPS;
+            match groups.groups.get_mut(&key) {
+                Some(group) => group.count += 1,
+                None if room => {
+                    groups.groups.insert(
+                        key,
+                        ErrorGroup {
+                            count: 1,
+                            line,
+                            text,
+                        },
+                    );
+                }
+                None => groups.dropped += 1,
+            }
+            return;
+        }
         if self.error_lines.len() < MAX_ERROR_LINES {
             self.error_lines.push(ErrorLine {
                 file: self.file.clone(),
@@ -181,7 +261,8 @@ impl FindingSet {
         self.by_article.is_empty()
     }
 
-    /// Merges the scan of a later input into this one.
+    /// Merges the scan of a later input into this one (grouped error lines are not
+    /// merged: a corpus summary aggregates them per input).
     pub fn merge(&mut self, other: FindingSet, other_order: usize) {
         for (article, mut acc) in other.by_article {
             acc.first.0 = other_order;
@@ -205,6 +286,9 @@ impl FindingSet {
                     mine.first = mine.first.min(acc.first);
                 }
             }
+        }
+        for (rule, hits) in other.rule_hits {
+            *self.rule_hits.entry(rule).or_default() += hits;
         }
         self.error_lines_total += other.error_lines_total;
         let room = MAX_ERROR_LINES.saturating_sub(self.error_lines.len());

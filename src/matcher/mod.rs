@@ -25,7 +25,8 @@ use std::sync::{Arc, OnceLock};
 use regex::bytes::{RegexSet, RegexSetBuilder};
 
 pub use findings::{
-    ContextLine, ErrorLine, Evidence, FindingSet, MAX_ERROR_LINES, MAX_EVIDENCE_PER_FINDING, Stats,
+    ContextLine, ErrorGroup, ErrorGroups, ErrorKey, ErrorLine, Evidence, FindingSet,
+    MAX_ERROR_GROUPS, MAX_ERROR_LINES, MAX_EVIDENCE_PER_FINDING, Stats,
 };
 pub use line::normalize_line;
 pub use scan::{MAX_LINE_BYTES, ScanError, ScanOptions, Scanner};

@@ -4,7 +4,8 @@
 //! Each `match --format` is one [`Printer`] in a file of its own: [`text`], [`json`],
 //! [`jsonl`], [`markdown`], [`azure`], [`github`]. A printer writes the report, then
 //! finishes (summary files and the like). A new format is one new file with one
-//! `impl Printer`, and one line where the command line names the format.
+//! `impl Printer`, and one line where the command line names the format. The formats of
+//! `stats` are printers of their own, in [`stats`].
 
 pub mod article;
 pub mod azure;
@@ -15,6 +16,7 @@ pub mod html;
 pub mod json;
 pub mod jsonl;
 pub mod markdown;
+pub mod stats;
 pub mod text;
 
 use std::io::{self, Write};

@@ -208,7 +208,7 @@ fn write_counts(w: &mut dyn Write, report: &Report, count: bool) -> io::Result<(
 }
 
 /// A progress bar only for a person watching a terminal: never in a pipe or a CI log.
-fn progress_wanted() -> bool {
+pub(super) fn progress_wanted() -> bool {
     io::stderr().is_terminal()
         && !CI_VARIABLES
             .iter()

@@ -11,6 +11,7 @@ mod new;
 mod search;
 mod serve;
 mod show;
+mod stats;
 mod test;
 
 use std::io::{self, Write};
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Explain(args) => explain::run(&cli.global, args),
         Command::New(command) => new::run(&cli.global, command),
         Command::Serve(args) => serve::run(&cli.global, args),
+        Command::Stats(args) => stats::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -9,6 +9,7 @@ mod authoring_tools;
 mod buffer_scan;
 mod cli_core;
 mod corpus;
+mod ecosystem;
 mod exit_codes;
 mod fast_path_agrees;
 mod generated_log_truth;

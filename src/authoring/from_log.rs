@@ -225,7 +225,8 @@ fn quoted(body: &str) -> Vec<Found> {
     let mut i = 0;
     while i < body.len() {
         let Some(q) = QUOTES.iter().find(|q| body[i..].starts_with(**q)) else {
-            i += 1;
+            // The next character, whatever its width in UTF-8.
+            i += body[i..].chars().next().map_or(1, char::len_utf8);
             continue;
         };
         let opens = i == 0 || matches!(bytes[i - 1], b' ' | b'(' | b'[' | b'=' | b':' | b',');
@@ -304,6 +305,18 @@ fn longest_words(run: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn non_ascii_lines_draft_without_panicking() {
+        for line in [
+            "│ Error: Error building ARM Config: please run 'az login' to setup account.",
+            "##[error]Échec de la connexion … “web” 'prod-arm'",
+            "Fehler für \"conn\": AADSTS7000222 für Anwendung 'ä'",
+            "ü'x'",
+        ] {
+            check_matches(&draft(line));
+        }
+    }
 
     fn check_matches(d: &Draft) {
         let re = Regex::new(&d.pattern).unwrap();

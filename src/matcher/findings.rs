@@ -32,6 +32,10 @@ pub struct Evidence {
     pub line: u64,
     pub rule: RuleId,
     pub text: String,
+    /// What the rule's regex matched on the line (as read, before masking), for
+    /// highlighting; empty when unknown.
+    #[serde(skip)]
+    pub matched: String,
 }
 
 /// A line around a piece of evidence (`-A`, `-B`, `-C`).
@@ -96,6 +100,19 @@ impl FindingSet {
         text: String,
         captures: BTreeMap<String, String>,
     ) {
+        self.add_matched(rule, line, text, captures, String::new());
+    }
+
+    /// Like [`FindingSet::add`], with the text the rule's regex matched (highlighted in
+    /// the text output).
+    pub fn add_matched(
+        &mut self,
+        rule: &Rule,
+        line: u64,
+        text: String,
+        captures: BTreeMap<String, String>,
+        matched: String,
+    ) {
         let (article, severity, priority) = (&rule.article, rule.severity, rule.priority);
         let rule = &rule.id;
         let acc = self
@@ -129,6 +146,7 @@ impl FindingSet {
             captures,
             context_before: Vec::new(),
             context_after: Vec::new(),
+            matched,
         };
         if acc.evidence.len() < MAX_EVIDENCE_PER_FINDING {
             acc.evidence.push(evidence);

@@ -5,6 +5,8 @@
 //! [`jsonl`], [`markdown`], [`azure`], [`github`]. A printer writes the report, then
 //! finishes (summary files and the like). A new format is one new file with one
 //! `impl Printer`, and one line where the command line names the format.
+//!
+//! `check` and `test` report to CI systems as [`junit`] XML and [`sarif`].
 
 pub mod article;
 pub mod azure;
@@ -13,7 +15,10 @@ pub mod explain;
 pub mod github;
 pub mod json;
 pub mod jsonl;
+pub mod junit;
+pub mod layout;
 pub mod markdown;
+pub mod sarif;
 pub mod text;
 
 use std::io::{self, Write};

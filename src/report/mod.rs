@@ -40,6 +40,12 @@ pub struct Finding {
     pub evidence_total: u64,
     /// Fix steps, with placeholders filled from the captures where possible.
     pub fix: Vec<String>,
+    /// The prose of the fix before its steps (filled the same way).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix_before: Option<String>,
+    /// The prose of the fix after its steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix_after: Option<String>,
     pub rules: Vec<RuleId>,
     /// The highest priority among the rules that fired (0–100); `score` in the JSON.
     #[serde(rename = "score")]

@@ -20,15 +20,15 @@ impl Report {
             .into_iter()
             .map(|(article, acc)| {
                 let captures = merged_captures(&acc.evidence);
-                let (title, fix) = match kb.articles.get(&article) {
+                let fill = |s: &String| placeholder::fill(s, Some(&captures));
+                let (title, fix, fix_before, fix_after) = match kb.articles.get(&article) {
                     Some(a) => (
                         a.title.clone(),
-                        a.fix
-                            .iter()
-                            .map(|s| placeholder::fill(s, Some(&captures)))
-                            .collect(),
+                        a.fix.iter().map(fill).collect(),
+                        a.fix_before.as_ref().map(fill),
+                        a.fix_after.as_ref().map(fill),
                     ),
-                    None => (article.to_string(), Vec::new()),
+                    None => (article.to_string(), Vec::new(), None, None),
                 };
                 Finding {
                     article,
@@ -39,6 +39,8 @@ impl Report {
                     evidence: acc.evidence,
                     evidence_total: acc.total,
                     fix,
+                    fix_before,
+                    fix_after,
                     first: acc.first,
                 }
             })

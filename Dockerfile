@@ -1,6 +1,7 @@
-# arm-kb's web page and JSON API (`arm-kb serve`) in a small image.
+# arm-kb in a small image: the web page and JSON API by default, the command line too.
 #   docker build -t arm-kb .
 #   docker run --rm -p 8080:8080 arm-kb
+#   docker run --rm -v "$PWD:/work" -w /work arm-kb match build.log
 # The server keeps no state: run as many replicas as needed behind a load balancer.
 
 FROM rust:1-slim-bookworm AS build

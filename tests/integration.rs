@@ -10,6 +10,7 @@ mod buffer_scan;
 mod catalog;
 mod cli_core;
 mod corpus;
+mod ecosystem;
 mod exit_codes;
 mod fast_path_agrees;
 mod generated_log_truth;

@@ -22,7 +22,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct GlobalArgs {
     /// Add a knowledge root (a folder with kb/ and/or rules/); repeatable, later roots
     /// override earlier ones by id. ARM_KB_PATH (colon-separated) adds roots before these.
@@ -36,6 +36,19 @@ pub struct GlobalArgs {
     /// When to colour the output (NO_COLOR is honoured; pipes are never coloured on auto).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
     pub color: ColorChoice,
+
+    /// Ignore the configuration file (`.arm-kb.toml` in this folder or the nearest
+    /// parent, or ARM_KB_CONFIG).
+    #[arg(long, global = true)]
+    pub no_config: bool,
+
+    /// The roots of the configuration file (after ARM_KB_PATH, before --kb).
+    #[arg(skip)]
+    pub config_roots: Vec<PathBuf>,
+
+    /// The problems of the configuration file.
+    #[arg(skip)]
+    pub config_diagnostics: Vec<arm_kb::diagnostics::Diagnostic>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -59,8 +72,9 @@ pub enum Command {
     List(ListArgs),
     /// Print a shell completion script, e.g. `arm-kb completions bash > ~/.local/share/bash-completion/completions/arm-kb`.
     Completions(CompletionsArgs),
-    /// Print the man page (roff), e.g. `arm-kb man | man -l -`.
-    Man,
+    /// Print the man pages (roff): `arm-kb(1)` and one page per subcommand, joined, e.g.
+    /// `arm-kb man | man -l -`; or write them into a folder with --dir.
+    Man(ManArgs),
     /// Check every loaded root: formats, regexes, article links, examples; reports every
     /// problem at once.
     ///
@@ -89,6 +103,9 @@ pub enum Command {
     /// Exit status: 0 when every input was read, 2 when one could not be (the others are
     /// still summarised) or on error.
     Stats(StatsArgs),
+    /// Ids for the shell completion scripts.
+    #[command(name = "__complete", hide = true)]
+    Complete(CompleteArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -137,9 +154,29 @@ pub struct StatsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `arm-kb.1` and `arm-kb-<subcommand>.1` into DIR (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    #[arg(value_enum)]
+    pub what: CompleteWhat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompleteWhat {
+    Articles,
+    Rules,
+}
+
+#[derive(Debug, Args)]
 pub struct CheckArgs {
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
+    /// `junit` and `sarif` are for CI: test results and code-scanning results.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
 
     /// Treat warnings as errors (exit 1 when there is any).
     #[arg(long)]
@@ -148,9 +185,39 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// Rule ids to test; every rule when none is given.
+    /// Rule ids to test, or patterns with `*` (`'team.*'`); every rule when none is given.
     #[arg(value_name = "RULE_ID")]
     pub rules: Vec<String>,
+
+    /// Test only the rules of this root (loaded after the others when it is not one of
+    /// them, so its rules may point to articles of the built-in root or of --kb roots).
+    #[arg(long, value_name = "PATH")]
+    pub root: Option<PathBuf>,
+
+    /// `junit` writes JUnit XML test results for CI (PublishTestResults@2, GitHub test
+    /// reporters).
+    #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+    pub format: TestFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Compiler-style diagnostics.
+    Text,
+    /// One JSON document: diagnostics and counts.
+    Json,
+    /// JUnit XML: one test case per example and counterexample, and one per problem.
+    Junit,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TestFormat {
+    /// `cargo test` style.
+    Text,
+    /// JUnit XML: one test case per example and counterexample.
+    Junit,
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +244,11 @@ pub struct NewArticleArgs {
     /// The article id: lowercase letters, digits and `-` (it becomes the file name).
     #[arg(value_name = "ID")]
     pub id: String,
+
+    /// Create the article even though another loaded root (the built-in one) has this id:
+    /// the new article replaces it.
+    #[arg(long = "override")]
+    pub r#override: bool,
 }
 
 #[derive(Debug, Args)]
@@ -223,7 +295,9 @@ impl MatchFormat {
     /// The printer of this format.
     pub fn printer(self) -> Box<dyn Printer> {
         match self {
-            MatchFormat::Text => Box::new(render::text::Text),
+            MatchFormat::Text => Box::new(render::text::Text {
+                width: render::layout::output_width(),
+            }),
             MatchFormat::Json => Box::new(render::json::Json),
             MatchFormat::Jsonl => Box::new(render::jsonl::Jsonl),
             MatchFormat::Markdown => Box::new(render::markdown::Markdown),

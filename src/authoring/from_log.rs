@@ -322,6 +322,18 @@ fn longest_words(run: &str) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn non_ascii_lines_draft_without_panicking() {
+        for line in [
+            "│ Error: Error building ARM Config: please run 'az login' to setup account.",
+            "##[error]Échec de la connexion … “web” 'prod-arm'",
+            "Fehler für \"conn\": AADSTS7000222 für Anwendung 'ä'",
+            "ü'x'",
+        ] {
+            check_matches(&draft(line));
+        }
+    }
+
     fn check_matches(d: &Draft) {
         let re = Regex::new(&d.pattern).unwrap();
         let caps = re.captures(&d.line).expect("the draft matches its line");

@@ -26,6 +26,8 @@ pub struct CheckReport {
     pub articles: usize,
     pub rules: usize,
     pub examples: usize,
+    /// The outcome of every example of the rules that compile, in the order of the rules.
+    pub outcomes: Vec<(RuleId, RuleOutcome)>,
 }
 
 impl CheckReport {
@@ -99,7 +101,8 @@ pub fn check(selection: &RootSelection) -> CheckReport {
 
     diags.extend(kb.rules.iter().filter_map(no_prefilter));
     diags.extend(kb.rules.iter().flat_map(costly_patterns));
-    for (_, outcome) in run_examples(&mut kb, |_| true) {
+    let outcomes = run_examples(&mut kb, |_| true);
+    for (_, outcome) in &outcomes {
         if let RuleOutcome::Ran(outcomes) = outcome {
             for o in outcomes.iter().filter(|o| !o.passed()) {
                 diags.extend(
@@ -125,6 +128,7 @@ pub fn check(selection: &RootSelection) -> CheckReport {
         articles,
         rules,
         examples,
+        outcomes,
     }
 }
 

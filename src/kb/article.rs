@@ -9,6 +9,8 @@ use crate::source::{SharedSource, SourceSpan};
 
 /// The sections an article must have, in the order they are written.
 pub const REQUIRED_SECTIONS: [&str; 3] = ["Symptoms", "Cause", "Fix"];
+/// The sections an article may have besides the required ones.
+pub const OPTIONAL_SECTIONS: [&str; 2] = ["Prevention", "References"];
 const FRONT_MATTER_FIELDS: [&str; 5] = ["title", "tags", "error_codes", "summary", "questions"];
 /// Bounds on one entry of `questions`, in characters: a real question, not a word or a page.
 pub const QUESTION_MIN_CHARS: usize = 8;
@@ -43,6 +45,11 @@ pub struct Article {
     pub cause: String,
     /// One entry per numbered step of `## Fix`.
     pub fix: Vec<String>,
+    /// The prose of `## Fix` before its numbered steps (all of it when there are none; a
+    /// bullet list stays prose).
+    pub fix_before: Option<String>,
+    /// The prose of `## Fix` after its numbered steps.
+    pub fix_after: Option<String>,
     pub prevention: Option<String>,
     pub references: Option<String>,
     pub source: SharedSource,
@@ -198,31 +205,64 @@ pub fn parse_article(
     }
     untrusted_text(source, fm_range.clone(), front.as_ref(), body_start, diags);
     let sections = Sections::parse(&text[body_start..]);
-    // Missing sections are reported on the body's first line (blank lines skipped).
-    let first_line = {
-        let start = body_start + (text.len() - body_start - text[body_start..].trim_start().len());
-        let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-        start..end.max(start)
+    let heading_span = |range: &std::ops::Range<usize>| {
+        let start = body_start + range.start;
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        SourceSpan::new(
+            source,
+            start..line_end.min(body_start + range.end).max(start),
+        )
     };
-    for name in REQUIRED_SECTIONS {
-        if !sections.found.iter().any(|s| s == name) {
-            diags.push(
-                Diagnostic::error(
-                    "missing-section",
-                    format!("article has no `## {name}` section"),
-                )
-                .at(SourceSpan::new(source, first_line.clone()))
-                .hint(
-                    "every article needs `## Symptoms`, `## Cause` and `## Fix` (numbered steps)",
-                ),
-            );
+    let known: Vec<&str> = sections
+        .found
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    for (k, name) in REQUIRED_SECTIONS.iter().enumerate() {
+        if known.contains(name) {
+            continue;
         }
+        // A near miss (`## Causes`) is where the section is; otherwise it belongs before
+        // the next required section there is, or at the end of the file.
+        let near_miss = sections.found.iter().find(|(heading, _)| {
+            !REQUIRED_SECTIONS.contains(&heading.as_str())
+                && !OPTIONAL_SECTIONS.contains(&heading.as_str())
+                && Suggestion::nearest(heading, [*name]).first().is_some()
+        });
+        let next = REQUIRED_SECTIONS[k + 1..]
+            .iter()
+            .find_map(|later| sections.found.iter().find(|(h, _)| h == later));
+        let d = Diagnostic::error(
+            "missing-section",
+            format!("article has no `## {name}` section"),
+        );
+        let d = match (near_miss, next) {
+            (Some((heading, range)), _) => d
+                .at(heading_span(range))
+                .label(format!("did you mean `## {name}`?"))
+                .hint(format!(
+                    "rename `## {heading}` to `## {name}`: every article needs `## Symptoms`, `## Cause` and `## Fix`"
+                )),
+            (None, Some((later, range))) => d
+                .at(heading_span(range))
+                .label(format!("`## {name}` goes before `## {later}`")),
+            (None, None) => d
+                .at(SourceSpan::new(source, text.len()..text.len()))
+                .label(format!("add `## {name}` here")),
+        };
+        let d = if d.hint.is_none() {
+            d.hint("every article needs `## Symptoms`, `## Cause` and `## Fix` (numbered steps)")
+        } else {
+            d
+        };
+        diags.push(d);
     }
-    if sections.found.iter().any(|s| s == "Fix") && sections.fix.is_empty() {
+    let fix_heading = sections.found.iter().find(|(h, _)| h == "Fix");
+    if let Some((_, range)) = fix_heading.filter(|_| sections.fix.is_empty()) {
         diags.push(
-            Diagnostic::error("fix-without-steps", "`## Fix` has no numbered steps")
-                .at(SourceSpan::new(source, first_line.clone()))
-                .hint("write the fix as a numbered list: `1. ...`"),
+            Diagnostic::warning("fix-without-steps", "`## Fix` has no numbered steps")
+                .at(heading_span(range))
+                .hint("write the steps as a numbered list (`1. ...`); `match` shows the rest of the section as prose"),
         );
     }
     let front = front?;
@@ -237,6 +277,8 @@ pub fn parse_article(
         symptoms: sections.symptoms,
         cause: sections.cause,
         fix: sections.fix,
+        fix_before: sections.fix_before,
+        fix_after: sections.fix_after,
         prevention: sections.prevention,
         references: sections.references,
         source: SharedSource::clone(source),
@@ -330,10 +372,13 @@ fn split_front_matter(text: &str) -> Option<(std::ops::Range<usize>, usize)> {
 
 #[derive(Default)]
 struct Sections {
-    found: Vec<String>,
+    /// Every `##` heading and its range in the body.
+    found: Vec<(String, std::ops::Range<usize>)>,
     symptoms: String,
     cause: String,
     fix: Vec<String>,
+    fix_before: Option<String>,
+    fix_after: Option<String>,
     prevention: Option<String>,
     references: Option<String>,
 }
@@ -347,13 +392,19 @@ impl Sections {
         let mut heading = String::new();
         // Fix steps: items of the first ordered list directly under `## Fix`.
         let mut list_depth = 0usize;
+        // Whether the list at depth 1 is the list of fix steps.
+        let mut steps_list = false;
         let mut fix_list_done = false;
         let mut step: Option<String> = None;
         let mut in_code_block = false;
 
         let flush = |sections: &mut Sections, name: &Option<String>, text: &mut String| {
             let body = std::mem::take(text).trim().to_owned();
+            let prose = (!body.is_empty()).then(|| body.clone());
             match name.as_deref() {
+                // Prose after the steps; all of it when the section has no steps.
+                Some("Fix") if sections.fix.is_empty() => sections.fix_before = prose,
+                Some("Fix") => sections.fix_after = prose,
                 Some("Symptoms") => sections.symptoms = body,
                 Some("Cause") => sections.cause = body,
                 Some("Prevention") => sections.prevention = Some(body),
@@ -362,7 +413,7 @@ impl Sections {
             }
         };
 
-        for event in Parser::new(body) {
+        for (event, range) in Parser::new(body).into_offset_iter() {
             match event {
                 Event::Start(Tag::Heading {
                     level: HeadingLevel::H2,
@@ -375,7 +426,7 @@ impl Sections {
                 Event::End(TagEnd::Heading(HeadingLevel::H2)) => {
                     in_heading = false;
                     let name = heading.trim().to_owned();
-                    sections.found.push(name.clone());
+                    sections.found.push((name.clone(), range));
                     current = Some(name);
                 }
                 Event::Text(t) | Event::Code(t) if in_heading => heading.push_str(&t),
@@ -383,17 +434,23 @@ impl Sections {
                     list_depth += 1;
                     if list_depth > 1 {
                         push_text(&mut text, &mut step, "\n");
+                    } else if first.is_some() && current.as_deref() == Some("Fix") && !fix_list_done
+                    {
+                        // The steps begin: what came before is the fix's introduction.
+                        steps_list = true;
+                        let before = std::mem::take(&mut text).trim().to_owned();
+                        sections.fix_before = (!before.is_empty()).then_some(before);
                     }
-                    let _ = first;
                 }
-                Event::End(TagEnd::List(ordered)) => {
+                Event::End(TagEnd::List(_)) => {
                     list_depth -= 1;
-                    if list_depth == 0 && ordered && current.as_deref() == Some("Fix") {
+                    if list_depth == 0 && steps_list {
+                        steps_list = false;
                         fix_list_done = true;
                     }
                 }
                 Event::Start(Tag::Item) => {
-                    if list_depth == 1 && current.as_deref() == Some("Fix") && !fix_list_done {
+                    if list_depth == 1 && steps_list {
                         step = Some(String::new());
                     } else {
                         push_text(
@@ -493,6 +550,60 @@ mod tests {
         let (_, diags) = parse("+++\ntitle = \"t\"\n+++\n## Symptoms\nx\n");
         let codes: Vec<_> = diags.iter().map(|d| d.code).collect();
         assert_eq!(codes, ["missing-section", "missing-section"]);
+        // Nothing to point at: the end of the file.
+        assert_eq!(diags[0].span.as_ref().unwrap().start().line, 6);
+    }
+
+    #[test]
+    fn missing_section_points_at_a_near_miss_or_where_it_belongs() {
+        let text = "+++\ntitle = \"t\"\n+++\n## Symptoms\nx\n## Causes\ny\n## Fix\n1. z\n";
+        let (_, diags) = parse(text);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].span.as_ref().unwrap().start().line, 6);
+        assert!(
+            diags[0]
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("rename `## Causes`")
+        );
+        let (_, diags) = parse("+++\ntitle = \"t\"\n+++\n## Symptoms\nx\n## Fix\n1. z\n");
+        assert_eq!(diags[0].span.as_ref().unwrap().start().line, 6);
+        assert!(
+            diags[0]
+                .label
+                .as_deref()
+                .unwrap()
+                .contains("before `## Fix`")
+        );
+    }
+
+    #[test]
+    fn fix_prose_is_kept_and_bullets_are_not_steps() {
+        let text = "+++\ntitle = \"t\"\n+++\n## Symptoms\nx\n## Cause\ny\n## Fix\n\nImportant: never disable the proxy.\n\n1. One.\n2. Two.\n\nIf that fails, call us.\n";
+        let (a, diags) = parse(text);
+        assert!(diags.is_empty(), "{diags:?}");
+        let a = a.unwrap();
+        assert_eq!(a.fix, ["One.", "Two."]);
+        assert_eq!(
+            a.fix_before.as_deref(),
+            Some("Important: never disable the proxy.")
+        );
+        assert_eq!(a.fix_after.as_deref(), Some("If that fails, call us."));
+
+        let text =
+            "+++\ntitle = \"t\"\n+++\n## Symptoms\nx\n## Cause\ny\n## Fix\n\nCheck:\n\n- a\n- b\n";
+        let (a, diags) = parse(text);
+        let a = a.unwrap();
+        assert!(a.fix.is_empty());
+        assert_eq!(a.fix_before.as_deref(), Some("Check:\n- a\n- b"));
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].code, "fix-without-steps");
+        assert_eq!(
+            diags[0].severity,
+            crate::diagnostics::DiagnosticSeverity::Warning
+        );
+        assert_eq!(diags[0].span.as_ref().unwrap().start().line, 8);
     }
 
     #[test]

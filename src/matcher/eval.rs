@@ -17,6 +17,13 @@ pub(super) struct PartHit {
     pub(super) line: u64,
     pub(super) text: String,
     pub(super) captures: BTreeMap<String, String>,
+    pub(super) matched: String,
+}
+
+/// What a regex matched, as text, for highlighting (bounded: a display never needs more).
+fn matched_text(caps: &regex::bytes::Captures<'_>) -> String {
+    let m = caps.get(0).map_or(&[][..], |m| m.as_bytes());
+    String::from_utf8_lossy(&m[..m.len().min(4096)]).into_owned()
 }
 
 #[derive(Default)]
@@ -58,11 +65,12 @@ impl<T: Trace> Scanner<'_, '_, T> {
                         return Ok(false);
                     }
                     let at = caps.get(0).map_or(0, |m| m.start());
-                    out.add(
+                    out.add_matched(
                         rule,
                         line_no,
                         display_text(text, at, self.line_offset, self.options.redact),
                         capture_map(re, &caps, text, self.options.redact),
+                        matched_text(&caps),
                     );
                     trace.outcome(Outcome::Fired {
                         lo: line_no,
@@ -97,6 +105,7 @@ impl<T: Trace> Scanner<'_, '_, T> {
                             line: line_no,
                             text: display_text(text, at, offset, redact),
                             captures: capture_map(re, &caps, text, redact),
+                            matched: matched_text(&caps),
                         });
                         matched = true;
                     }
@@ -131,7 +140,7 @@ impl<T: Trace> Scanner<'_, '_, T> {
                     state.parts.iter_mut().filter_map(Option::take).collect();
                 hits.sort_by_key(|h| h.line);
                 for hit in hits {
-                    out.add(rule, hit.line, hit.text, hit.captures);
+                    out.add_matched(rule, hit.line, hit.text, hit.captures, hit.matched);
                 }
                 trace.outcome(Outcome::Fired { lo, hi });
                 Ok(true)

@@ -32,6 +32,10 @@ pub struct Evidence {
     pub line: u64,
     pub rule: RuleId,
     pub text: String,
+    /// What the rule's regex matched on the line (as read, before masking), for
+    /// highlighting; empty when unknown.
+    #[serde(skip)]
+    pub matched: String,
 }
 
 /// A line around a piece of evidence (`-A`, `-B`, `-C`).
@@ -151,7 +155,20 @@ impl FindingSet {
         rule: &Rule,
         line: u64,
         text: String,
+        captures: BTreeMap<String, String>,
+    ) {
+        self.add_matched(rule, line, text, captures, String::new());
+    }
+
+    /// Like [`FindingSet::add`], with the text the rule's regex matched (highlighted in
+    /// the text output).
+    pub fn add_matched(
+        &mut self,
+        rule: &Rule,
+        line: u64,
+        text: String,
         mut captures: BTreeMap<String, String>,
+        matched: String,
     ) {
         rule.finish_captures(&mut captures);
         let (article, severity, priority) = (&rule.article, rule.severity, rule.priority);
@@ -206,6 +223,7 @@ impl FindingSet {
             captures,
             context_before: Vec::new(),
             context_after: Vec::new(),
+            matched,
         };
         if acc.evidence.len() < MAX_EVIDENCE_PER_FINDING {
             acc.evidence.push(evidence);

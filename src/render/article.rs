@@ -123,6 +123,13 @@ fn render_markdown(w: &mut dyn Write, md: &str) -> io::Result<()> {
                 }
             }
             Event::Text(text) => line.push_str(&text),
+            // A placeholder left unfilled reads `<scope>`, which Markdown takes for an HTML
+            // tag: a terminal shows it as written (HTML comments stay hidden).
+            Event::InlineHtml(html) if !html.starts_with("<!--") => line.push_str(&html),
+            Event::Html(html) if !html.trim_start().starts_with("<!--") => {
+                line.push_str(html.trim_end_matches('\n'));
+                line.push(' ');
+            }
             Event::Code(code) => line.push_str(&format!("{}{code}{:#}", style::CODE, style::CODE)),
             Event::SoftBreak | Event::HardBreak => line.push(' '),
             Event::Rule => {
@@ -133,4 +140,21 @@ fn render_markdown(w: &mut dyn Write, md: &str) -> io::Result<()> {
         }
     }
     flush(w, &mut line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unfilled_placeholders_that_look_like_tags_are_kept() {
+        let mut out = Vec::new();
+        render_markdown(
+            &mut out,
+            &placeholder::fill("1. Ask an Owner of {scope} (subscription {host}).\n", None),
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("of <scope> (subscription <host>)"), "{text}");
+    }
 }

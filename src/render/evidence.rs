@@ -170,6 +170,7 @@ mod tests {
             captures: Default::default(),
             context_before: lines(before),
             context_after: lines(after),
+            matched: String::new(),
         }
     }
 

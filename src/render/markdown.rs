@@ -99,8 +99,9 @@ fn scanned_line(out: &MatchOutput<'_>) -> String {
         ),
     };
     format!(
-        "Scanned {what}: {} lines, {} bytes.",
-        stats.lines, stats.bytes
+        "Scanned {what}: {}, {}.",
+        crate::text::plural(stats.lines, "line"),
+        crate::text::plural(stats.bytes, "byte")
     )
 }
 
@@ -199,8 +200,14 @@ fn finding(md: &mut String, level: &str, number: usize, f: &Finding, show_files:
         }
         md.push('\n');
     }
-    if !f.fix.is_empty() {
+    let has_fix = !f.fix.is_empty() || f.fix_before.is_some() || f.fix_after.is_some();
+    if has_fix {
         md.push_str("Fix:\n\n");
+    }
+    if let Some(prose) = &f.fix_before {
+        let _ = writeln!(md, "{}\n", escape_html(prose));
+    }
+    if !f.fix.is_empty() {
         for (i, step) in f.fix.iter().enumerate() {
             let marker = format!("{}. ", i + 1);
             let indent = " ".repeat(marker.len());
@@ -224,6 +231,9 @@ fn finding(md: &mut String, level: &str, number: usize, f: &Finding, show_files:
             fenced_in_step(md, &indent, &mut code);
         }
         md.push('\n');
+    }
+    if let Some(prose) = &f.fix_after {
+        let _ = writeln!(md, "{}\n", escape_html(prose));
     }
     let _ = writeln!(
         md,

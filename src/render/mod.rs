@@ -6,6 +6,8 @@
 //! finishes (summary files and the like). A new format is one new file with one
 //! `impl Printer`, and one line where the command line names the format. The formats of
 //! `stats` are printers of their own, in [`stats`].
+//!
+//! `check` and `test` report to CI systems as [`junit`] XML and [`sarif`].
 
 pub mod article;
 pub mod azure;
@@ -15,7 +17,10 @@ pub mod github;
 pub mod html;
 pub mod json;
 pub mod jsonl;
+pub mod junit;
+pub mod layout;
 pub mod markdown;
+pub mod sarif;
 pub mod stats;
 pub mod text;
 

@@ -3,31 +3,78 @@
 use std::io::{self, Write};
 
 use super::evidence::{RowKind, context_location, evidence_rows, location, severity_style};
-use super::{MatchOutput, Printer, style};
+use super::{MatchOutput, Printer, layout, style};
 use crate::report::Finding;
 use crate::text;
 
 /// Findings with their evidence, captures and fix; the unexplained lines and suggestions
 /// when asked for; a last line with what was scanned.
-pub struct Text;
+///
+/// With a `width` (a terminal's), prose is wrapped and log lines are cut to fit it.
+#[derive(Default)]
+pub struct Text {
+    pub width: Option<usize>,
+}
 
 impl Printer for Text {
     fn write(&self, w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
-        write_text(w, out)
+        write_text(w, out, self.width)
     }
 }
 
-fn write_text(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
+/// Writes `text` (prose) after `first` and below it after `rest`, wrapped to `width`.
+fn prose(
+    w: &mut dyn Write,
+    text: &str,
+    width: Option<usize>,
+    first: &str,
+    rest: &str,
+) -> io::Result<()> {
+    match width {
+        Some(width) => {
+            for line in layout::wrap(text, width, first, rest) {
+                writeln!(w, "{}", line.trim_end())?;
+            }
+            Ok(())
+        }
+        None => writeln!(w, "{first}{text}"),
+    }
+}
+
+/// A log line after `prefix` (which holds colour codes), cut to fit `width`.
+fn fitted(prefix: &str, text: &str, width: Option<usize>) -> String {
+    match width {
+        Some(width) => layout::cut(text, width.saturating_sub(layout::width(prefix))).0,
+        None => text.to_owned(),
+    }
+}
+
+/// `line` with the first occurrence of `matched` in the match colour (nothing when the
+/// match is not in what is shown, e.g. masked or cut).
+fn highlighted(line: &str, matched: &str) -> String {
+    let m = style::MATCH;
+    match (!matched.is_empty()).then(|| line.find(matched)).flatten() {
+        Some(at) => format!(
+            "{}{m}{}{m:#}{}",
+            &line[..at],
+            matched,
+            &line[at + matched.len()..]
+        ),
+        None => line.to_owned(),
+    }
+}
+
+fn write_text(w: &mut dyn Write, out: &MatchOutput<'_>, width: Option<usize>) -> io::Result<()> {
     let report = out.report;
     let grouped = report.sources.len() > 1;
     if grouped {
-        write_grouped(w, out)?;
+        write_grouped(w, out, width)?;
     } else {
         for (i, f) in report.findings.iter().enumerate() {
             if i > 0 {
                 writeln!(w)?;
             }
-            write_finding(w, f, out.show_files)?;
+            write_finding(w, f, out.show_files, width)?;
         }
     }
     if let Some(unexplained) = &report.unexplained {
@@ -42,13 +89,8 @@ fn write_text(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
         )?;
         for e in &unexplained.lines {
             let loc = location(e.file.as_deref(), e.line, out.show_files);
-            writeln!(
-                w,
-                "  {}{loc}{:#}: {}",
-                style::LINE_NO,
-                style::LINE_NO,
-                e.text
-            )?;
+            let prefix = format!("  {}{loc}{:#}: ", style::LINE_NO, style::LINE_NO);
+            writeln!(w, "{prefix}{}", fitted(&prefix, &e.text, width))?;
         }
         let more = unexplained
             .total
@@ -67,14 +109,8 @@ fn write_text(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
             style::DIM
         )?;
         for hit in suggestions {
-            writeln!(
-                w,
-                "  {}{}{:#}  {}",
-                style::ID,
-                hit.article,
-                style::ID,
-                hit.title
-            )?;
+            let prefix = format!("  {}{}{:#}  ", style::ID, hit.article, style::ID);
+            writeln!(w, "{prefix}{}", fitted(&prefix, &hit.title, width))?;
         }
     }
     if grouped {
@@ -84,7 +120,7 @@ fn write_text(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
     let n = report.findings.len();
     writeln!(
         w,
-        "{}{d}{} in {} lines ({} bytes){d:#}",
+        "{}{d}{} in {} ({}){d:#}",
         if n > 0
             || report.unexplained.is_some()
             || report.suggestions.as_ref().is_some_and(|s| !s.is_empty())
@@ -94,15 +130,15 @@ fn write_text(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
             ""
         },
         text::quantity(n as u64, "finding"),
-        report.stats.lines,
-        report.stats.bytes
+        text::plural(report.stats.lines, "line"),
+        text::plural(report.stats.bytes, "byte")
     )?;
     Ok(())
 }
 
 /// Several sources: a line on the whole run, then each source with findings under its
 /// own heading, then the sources without any and those that could not be read.
-fn write_grouped(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
+fn write_grouped(w: &mut dyn Write, out: &MatchOutput<'_>, width: Option<usize>) -> io::Result<()> {
     let report = out.report;
     let (h, d) = (style::HEADING, style::DIM);
     writeln!(w, "{d}{}{d:#}", run_summary(report))?;
@@ -118,7 +154,7 @@ fn write_grouped(w: &mut dyn Write, out: &MatchOutput<'_>) -> io::Result<()> {
             if i > 0 {
                 writeln!(w)?;
             }
-            write_finding(w, f, false)?;
+            write_finding(w, f, false, width)?;
         }
     }
     let quiet: Vec<_> = report
@@ -170,17 +206,38 @@ pub fn run_summary(report: &crate::report::Report) -> String {
     line
 }
 
-fn write_finding(w: &mut dyn Write, f: &Finding, show_files: bool) -> io::Result<()> {
+fn write_finding(
+    w: &mut dyn Write,
+    f: &Finding,
+    show_files: bool,
+    width: Option<usize>,
+) -> io::Result<()> {
     let sev = severity_style(f.severity);
     let (t, id, d, ln) = (style::TITLE, style::ID, style::DIM, style::LINE_NO);
-    writeln!(
-        w,
-        "{sev}{}{sev:#} {d}{}{d:#}  {t}{}{t:#}  {id}[{}]{id:#}",
+    let head = format!(
+        "{sev}{}{sev:#} {d}{}{d:#}  ",
         f.severity.as_str(),
-        f.confidence.as_str(),
-        f.title,
-        f.article
-    )?;
+        f.confidence.as_str()
+    );
+    let tail = format!("{id}[{}]{id:#}", f.article);
+    let one_line = layout::width(&head) + layout::width(&f.title) + 2 + layout::width(&tail);
+    match width {
+        Some(width) if one_line > width => {
+            let indent = " ".repeat(layout::width(&head));
+            let lines = layout::wrap(&f.title, width, &indent, &indent);
+            for (i, line) in lines.iter().enumerate() {
+                let words = line.trim();
+                let lead = if i == 0 {
+                    head.as_str()
+                } else {
+                    indent.as_str()
+                };
+                writeln!(w, "{lead}{t}{words}{t:#}")?;
+            }
+            writeln!(w, "{indent}{tail}")?;
+        }
+        _ => writeln!(w, "{head}{t}{}{t:#}  {tail}", f.title)?,
+    }
     let shown = f.evidence.len() as u64;
     let header = if f.evidence_total > shown {
         format!("evidence ({shown} of {} lines):", f.evidence_total)
@@ -192,11 +249,19 @@ fn write_finding(w: &mut dyn Write, f: &Finding, show_files: bool) -> io::Result
         match row.kind {
             RowKind::Evidence => {
                 let loc = location(row.file, row.line, show_files);
-                writeln!(w, "    {ln}{loc}{ln:#}: {}", row.text)?;
+                let prefix = format!("    {ln}{loc}{ln:#}: ");
+                let shown = fitted(&prefix, row.text, width);
+                let matched = f
+                    .evidence
+                    .iter()
+                    .find(|e| e.line == row.line && e.file.as_deref() == row.file)
+                    .map_or("", |e| e.matched.as_str());
+                writeln!(w, "{prefix}{}", highlighted(&shown, matched))?;
             }
             RowKind::Context => {
                 let loc = context_location(row.file, row.line, show_files);
-                writeln!(w, "    {d}{loc}- {}{d:#}", row.text)?;
+                let prefix = format!("    {loc}- ");
+                writeln!(w, "    {d}{loc}- {}{d:#}", fitted(&prefix, row.text, width))?;
             }
             RowKind::Gap => writeln!(w, "    {d}--{d:#}")?,
         }
@@ -204,29 +269,47 @@ fn write_finding(w: &mut dyn Write, f: &Finding, show_files: bool) -> io::Result
     let captures = f.captures();
     if !captures.is_empty() {
         let list: Vec<String> = captures.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        writeln!(w, "  {d}captured:{d:#} {}", list.join("  "))?;
+        let lead = format!("  {d}captured:{d:#} ");
+        prose(w, &list.join("  "), width, &lead, "    ")?;
     }
-    if !f.fix.is_empty() {
+    if !f.fix.is_empty() || f.fix_before.is_some() || f.fix_after.is_some() {
         writeln!(w, "  {d}fix:{d:#}")?;
-        for (i, step) in f.fix.iter().enumerate() {
-            let mut lines = step.lines();
-            if let Some(first) = lines.next() {
-                writeln!(w, "    {}. {first}", i + 1)?;
-            }
-            for more in lines {
-                writeln!(w, "       {more}")?;
-            }
+    }
+    for line in f.fix_before.iter().flat_map(|p| p.lines()) {
+        prose(w, line, width, "    ", "    ")?;
+    }
+    for (i, step) in f.fix.iter().enumerate() {
+        let mut lines = step.lines();
+        if let Some(first) = lines.next() {
+            let marker = format!("    {}. ", i + 1);
+            let indent = " ".repeat(marker.len());
+            prose(w, first, width, &marker, &indent)?;
+        }
+        for more in lines {
+            // A code line keeps its own indentation when wrapped.
+            let lead = format!("       {}", &more[..more.len() - more.trim_start().len()]);
+            prose(w, more.trim_start(), width, &lead, &lead)?;
         }
     }
-    writeln!(
-        w,
-        "  {d}more: arm-kb show {}  (rules: {}){d:#}",
+    for line in f.fix_after.iter().flat_map(|p| p.lines()) {
+        prose(w, line, width, "    ", "    ")?;
+    }
+    let more = format!(
+        "more: arm-kb show {}  (rules: {})",
         f.article,
         f.rules
             .iter()
             .map(|r| r.as_str())
             .collect::<Vec<_>>()
             .join(", ")
-    )?;
+    );
+    match width {
+        Some(width) => {
+            for line in layout::wrap(&more, width, "  ", "    ") {
+                writeln!(w, "{d}{}{d:#}", line.trim_end())?;
+            }
+        }
+        None => writeln!(w, "  {d}{more}{d:#}")?,
+    }
     Ok(())
 }

@@ -49,6 +49,12 @@ pub struct Finding {
     /// Fix steps, with placeholders filled from the captures where possible; a step with
     /// a placeholder the log did not fill starts with [`CONDITIONAL_STEP`].
     pub fix: Vec<String>,
+    /// The prose of the fix before its steps (filled the same way).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix_before: Option<String>,
+    /// The prose of the fix after its steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix_after: Option<String>,
     pub rules: Vec<RuleId>,
     /// The highest priority among the rules that fired (0–100); `score` in the JSON.
     #[serde(rename = "score")]

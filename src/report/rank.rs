@@ -42,17 +42,22 @@ impl Report {
             .into_iter()
             .map(|(article, acc)| {
                 let captures = merged_captures(&acc.evidence);
-                let (title, fix) = match kb.articles.get(&article) {
-                    // Captures are clean already; the article's own text is checked at
-                    // load, and cleaned again here whatever root it came from.
+                // Captures are clean already; the article's own text is checked at load,
+                // and cleaned again here whatever root it came from.
+                let prose = |s: &String| {
+                    text::clean_lines(&placeholder::fill(s, Some(&captures))).into_owned()
+                };
+                let (title, fix, fix_before, fix_after) = match kb.articles.get(&article) {
                     Some(a) => (
                         text::clean(&a.title).into_owned(),
                         a.fix
                             .iter()
                             .map(|s| text::clean_lines(&fix_step(s, &captures)).into_owned())
                             .collect(),
+                        a.fix_before.as_ref().map(prose),
+                        a.fix_after.as_ref().map(prose),
                     ),
-                    None => (article.to_string(), Vec::new()),
+                    None => (article.to_string(), Vec::new(), None, None),
                 };
                 Finding {
                     article,
@@ -65,6 +70,8 @@ impl Report {
                     evidence: acc.evidence,
                     evidence_total: acc.total,
                     fix,
+                    fix_before,
+                    fix_after,
                     first: acc.first,
                 }
             })

@@ -73,7 +73,11 @@ pub fn report(mut report: Report) -> Report {
                 (&masked != raw).then_some((raw, masked))
             })
             .collect();
-        for step in &mut finding.fix {
+        let prose = finding
+            .fix_before
+            .iter_mut()
+            .chain(finding.fix_after.iter_mut());
+        for step in finding.fix.iter_mut().chain(prose) {
             let mut text = std::mem::take(step);
             for (raw, masked) in &replaced {
                 if !raw.is_empty() {

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml_parser::lexer::TokenKind;
 
-use super::spec::{RuleSpec, spec_error};
+use super::spec::{RuleSpec, field_errors, spec_error};
 use super::validate::validate;
 use super::{REGEX_NEST_LIMIT, Rule};
 use crate::diagnostics::Diagnostic;
@@ -159,13 +159,22 @@ fn load_piece(piece: &Piece<'_>, diags: &mut Vec<Diagnostic>) -> Vec<Rule> {
         rules.reserve(items.len());
         for item in items {
             let item_span = item.span();
+            let copy = item.clone();
             match RuleSpec::deserialize(ValueDeserializer::from(item)) {
                 Ok(spec) => {
                     if let Some(rule) = validate(spec, piece, &mut regex_parser, diags) {
                         rules.push(rule);
                     }
                 }
-                Err(err) => diags.push(spec_error(&err, piece, item_span)),
+                // Serde stops at the first problem: look at each field to report them all.
+                Err(err) => {
+                    let all = field_errors(&copy, piece, item_span.clone());
+                    if all.is_empty() {
+                        diags.push(spec_error(&err, piece, item_span));
+                    } else {
+                        diags.extend(all);
+                    }
+                }
             }
         }
     }
@@ -286,6 +295,33 @@ mod tests {
             "rules/t.toml:4:1"
         );
         assert_eq!(diags[0].hint.as_deref(), Some("did you mean `patterns`?"));
+    }
+
+    #[test]
+    fn every_problem_of_one_rule_is_reported() {
+        let (rules, diags) = load(
+            "[[rule]]\nid = 'a.b'\narticle = 'x'\nkeyword = ['k']\nseverity = 'critical'\nprio = 3\npatterns = 'k'\n",
+        );
+        assert!(rules.is_empty());
+        let found: Vec<(&str, usize)> = diags
+            .iter()
+            .map(|d| (d.code, d.span.as_ref().unwrap().start().line))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("unknown-field", 4),
+                ("wrong-type", 5),
+                ("unknown-field", 6),
+                ("wrong-type", 7)
+            ],
+            "{diags:?}"
+        );
+        assert!(
+            diags[1].message.contains("`severity`"),
+            "{}",
+            diags[1].message
+        );
     }
 
     #[test]

@@ -6,10 +6,10 @@ use annotate_snippets::Renderer;
 use serde::Serialize;
 
 use super::{CommandError, ExitStatus, root_selection};
-use crate::app::args::{CheckArgs, GlobalArgs, OutputFormat};
+use crate::app::args::{CheckArgs, CheckFormat, GlobalArgs};
 use arm_kb::authoring::lint::{CheckReport, check};
 use arm_kb::diagnostics::{Diagnostic, DiagnosticJson, DiagnosticSeverity};
-use arm_kb::render::style;
+use arm_kb::render::{junit, sarif, style};
 use arm_kb::text;
 
 /// `check --format json` (fields in alphabetical order: the key order of the JSON).
@@ -21,12 +21,15 @@ struct CheckJson<'a> {
 }
 
 pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitStatus, CommandError> {
-    let report = check(&root_selection(global));
+    let mut report = check(&root_selection(global)?);
+    report
+        .diagnostics
+        .splice(0..0, global.config_diagnostics.iter().cloned());
     let errors = report.count(DiagnosticSeverity::Error);
     let warnings = report.count(DiagnosticSeverity::Warning);
     let mut out = anstream::stdout().lock();
     match args.format {
-        OutputFormat::Json => {
+        CheckFormat::Json => {
             let value = CheckJson {
                 diagnostics: report.diagnostics.iter().map(Diagnostic::json).collect(),
                 errors,
@@ -34,7 +37,18 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<ExitStatus, CommandE
             };
             super::write_json(&mut out, &value)?;
         }
-        OutputFormat::Text => write_text(&mut out, &report, errors, warnings)?,
+        CheckFormat::Text => write_text(&mut out, &report, errors, warnings)?,
+        CheckFormat::Junit => {
+            let mut suites = junit::example_suites(&report.outcomes, &[]);
+            suites.push(junit::diagnostics_suite(
+                &report.diagnostics,
+                args.deny_warnings,
+            ));
+            junit::write(&mut out, "arm-kb check", &suites)?;
+        }
+        CheckFormat::Sarif => {
+            sarif::write(&mut out, &report.diagnostics, env!("CARGO_PKG_VERSION"))?
+        }
     }
     out.flush()?;
     Ok(if report.unreadable_root {

@@ -102,10 +102,10 @@ pub fn run(global: &GlobalArgs, args: &ListArgs) -> Result<ExitStatus, CommandEr
             }
             writeln!(
                 out,
-                "{}{} articles, {} rules{:#}",
+                "{}{}, {}{:#}",
                 style::DIM,
-                kb.articles.len(),
-                kb.rules.len(),
+                text::plural(kb.articles.len() as u64, "article"),
+                text::plural(kb.rules.len() as u64, "rule"),
                 style::DIM
             )?;
         }
@@ -131,9 +131,9 @@ pub fn run(global: &GlobalArgs, args: &ListArgs) -> Result<ExitStatus, CommandEr
             }
             writeln!(
                 out,
-                "{}{} rules{:#}",
+                "{}{}{:#}",
                 style::DIM,
-                kb.rules.len(),
+                text::plural(kb.rules.len() as u64, "rule"),
                 style::DIM
             )?;
         }

@@ -29,13 +29,24 @@ pub fn run(cli: Cli) -> ExitStatus {
         ColorChoice::Always => anstream::ColorChoice::Always,
         ColorChoice::Never => anstream::ColorChoice::Never,
     });
+    // A broken configuration file stops every command but `check`, which reports it.
+    let config_errors = cli.global.config_diagnostics.iter().any(|d| d.is_error());
+    if config_errors && !matches!(cli.command, Command::Check(_)) {
+        let _ = print_diagnostics(&cli.global.config_diagnostics, DiagnosticSeverity::Warning);
+        let _ = writeln!(
+            anstream::stderr(),
+            "arm-kb: the configuration file has errors (fix them, or run with --no-config)"
+        );
+        return ExitStatus::Error;
+    }
     let result = match &cli.command {
         Command::Match(args) => matching::run(&cli.global, args),
         Command::Search(args) => search::run(&cli.global, args),
         Command::Show(args) => show::run(&cli.global, args),
         Command::List(args) => list::run(&cli.global, args),
         Command::Completions(args) => completions::run_completions(args),
-        Command::Man => completions::run_man(),
+        Command::Man(args) => completions::run_man(args),
+        Command::Complete(args) => completions::run_complete(&cli.global, args),
         Command::Check(args) => check::run(&cli.global, args),
         Command::Test(args) => test::run(&cli.global, args),
         Command::Explain(args) => explain::run(&cli.global, args),
@@ -71,10 +82,24 @@ fn is_broken_pipe(e: &io::Error) -> bool {
             == Some(io::ErrorKind::BrokenPipe)
 }
 
-/// The roots selected by the global flags and `ARM_KB_PATH`.
-pub fn root_selection(global: &GlobalArgs) -> RootSelection {
+/// The roots selected by the global flags and `ARM_KB_PATH`; none at all is a usage
+/// error (every command would answer from an empty knowledge base).
+pub fn root_selection(global: &GlobalArgs) -> Result<RootSelection, CommandError> {
     let env = std::env::var("ARM_KB_PATH").ok();
-    RootSelection::new(global.no_builtin, env.as_deref(), &global.kb)
+    let dirs: Vec<_> = global
+        .config_roots
+        .iter()
+        .chain(&global.kb)
+        .cloned()
+        .collect();
+    let selection = RootSelection::new(global.no_builtin, env.as_deref(), &dirs);
+    if !selection.builtin && selection.dirs.is_empty() {
+        return Err(CommandError::Usage(
+            "--no-builtin leaves no knowledge root: add one with --kb PATH (or ARM_KB_PATH, or `roots` in .arm-kb.toml)"
+                .to_owned(),
+        ));
+    }
+    Ok(selection)
 }
 
 /// A renderer for diagnostics on stderr, coloured when stderr is.
@@ -103,7 +128,7 @@ pub fn print_diagnostics(diags: &[Diagnostic], min: DiagnosticSeverity) -> io::R
 /// Loads the knowledge base for a command that needs a sound one: errors are printed
 /// and fail the command (exit 2); warnings are printed.
 pub fn load_kb(global: &GlobalArgs) -> Result<KnowledgeBase, CommandError> {
-    let loaded = KnowledgeBase::load(&root_selection(global));
+    let loaded = KnowledgeBase::load(&root_selection(global)?);
     print_diagnostics(&loaded.diagnostics, DiagnosticSeverity::Warning)?;
     if loaded.has_errors() {
         return Err(CommandError::KnowledgeBase);

@@ -16,12 +16,33 @@ pub fn run(global: &GlobalArgs, command: &NewCommand) -> Result<ExitStatus, Comm
         ));
     };
     match command {
-        NewCommand::Article(args) => article(&root, args),
+        NewCommand::Article(args) => article(global, &root, args),
         NewCommand::Rule(args) => rule(global, &root, args),
     }
 }
 
-fn article(root: &Path, args: &NewArticleArgs) -> Result<ExitStatus, CommandError> {
+fn article(
+    global: &GlobalArgs,
+    root: &Path,
+    args: &NewArticleArgs,
+) -> Result<ExitStatus, CommandError> {
+    // An id another root already has would replace that article everywhere: only on
+    // purpose.
+    if !args.r#override {
+        let loaded = KnowledgeBase::load(&root_selection(global)?);
+        let existing = loaded
+            .kb
+            .article(&args.id)
+            .filter(|a| !Path::new(&a.source.name).starts_with(root));
+        if let Some(existing) = existing {
+            return Err(CommandError::Usage(format!(
+                "article `{}` already exists at {}: a new one in {} would replace it\n(pass --override to write a replacement on purpose, or choose another id)",
+                args.id,
+                existing.source.name,
+                root.display()
+            )));
+        }
+    }
     match new_article(root, &args.id) {
         Ok(path) => {
             writeln!(
@@ -44,7 +65,7 @@ fn article(root: &Path, args: &NewArticleArgs) -> Result<ExitStatus, CommandErro
 fn rule(global: &GlobalArgs, root: &Path, args: &NewRuleArgs) -> Result<ExitStatus, CommandError> {
     // The article may live in any loaded root (a team rule can point at a built-in
     // article); problems elsewhere in the roots are for `check` to report.
-    let loaded = KnowledgeBase::load(&root_selection(global));
+    let loaded = KnowledgeBase::load(&root_selection(global)?);
     let in_root = root
         .join("kb")
         .join(format!("{}.md", args.article))

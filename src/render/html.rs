@@ -133,7 +133,7 @@ pub fn results_page(
                             li {
                                 code { (s.name) } " "
                                 @match s.error {
-                                    Some(e) => span class="error" { "could not be read: " (e) },
+                                    Some(e) => span class="unreadable" { "could not be read: " (e) },
                                     None => span class="dim" {
                                         (s.lines) " lines, "
                                         (findings_in(out, s.name)) " finding(s)"
@@ -203,6 +203,7 @@ fn finding(f: &Finding, i: usize, show_files: bool, kb: &KnowledgeBase) -> Marku
             }
             p class="meta" {
                 code { (f.article) }
+                " · " span class="confidence" { (f.confidence.as_str()) }
                 " · priority " (f.priority)
                 " · rules: " @for (j, r) in f.rules.iter().enumerate() { @if j > 0 { ", " } code { (r) } }
             }
@@ -238,11 +239,15 @@ fn finding(f: &Finding, i: usize, show_files: bool, kb: &KnowledgeBase) -> Marku
                     }
                 }
             }
-            @if !f.fix.is_empty() {
+            @if !f.fix.is_empty() || f.fix_before.is_some() || f.fix_after.is_some() {
                 h3 { "Fix" }
-                ol class="fix" {
-                    @for step in &f.fix { li { (markdown_html(step)) } }
+                @if let Some(prose) = &f.fix_before { (markdown_html(prose)) }
+                @if !f.fix.is_empty() {
+                    ol class="fix" {
+                        @for step in &f.fix { li { (markdown_html(step)) } }
+                    }
                 }
+                @if let Some(prose) = &f.fix_after { (markdown_html(prose)) }
             }
             p { a href={ "/articles/" (f.article) } { "Read the article: " (f.title) } }
         }

@@ -242,30 +242,53 @@ fn finding(md: &mut String, level: &str, number: usize, f: &Finding, show_files:
     );
 }
 
-/// Escapes `<` outside code spans, so `<organization>` in a fix step is shown rather than
-/// taken for an HTML tag.
+/// Escapes `<` and an entity's `&` outside code spans, so `<organization>` in a fix step is shown
+/// rather than taken for an HTML tag or an entity. Code spans are found as CommonMark finds
+/// them: a run of N backticks opens one only if a later run of exactly N closes it;
+/// otherwise its backticks are plain text and what follows is escaped.
 fn escape_html(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let run_at = |i: usize| bytes[i..].iter().take_while(|&&b| b == b'`').count();
     let mut out = String::with_capacity(text.len());
-    let mut open_run: Option<usize> = None;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut i = 0;
+    while i < text.len() {
+        let c = text[i..]
+            .chars()
+            .next()
+            .expect("i is at a character boundary");
         if c == '`' {
-            let mut run = 1;
-            while chars.peek() == Some(&'`') {
-                chars.next();
-                run += 1;
-            }
-            out.push_str(&"`".repeat(run));
-            open_run = match open_run {
-                None => Some(run),
-                Some(open) if open == run => None,
-                still => still,
+            let run = run_at(i);
+            let mut j = i + run;
+            let close = loop {
+                match text[j..].find('`') {
+                    None => break None,
+                    Some(k) => {
+                        let at = j + k;
+                        let len = run_at(at);
+                        if len == run {
+                            break Some(at);
+                        }
+                        j = at + len;
+                    }
+                }
             };
-        } else if c == '<' && open_run.is_none() {
-            out.push_str("\\<");
-        } else {
-            out.push(c);
+            let end = close.map_or(i + run, |at| at + run);
+            out.push_str(&text[i..end]);
+            i = end;
+            continue;
         }
+        // `&` only where it could start an entity (`&lt;`, `&#60;`): "A & B" stays readable.
+        let entity = c == '&'
+            && text[i + 1..]
+                .chars()
+                .next()
+                .is_some_and(|n| n == '#' || n.is_ascii_alphabetic());
+        match c {
+            '<' => out.push_str("\\<"),
+            '&' if entity => out.push_str("\\&"),
+            c => out.push(c),
+        }
+        i += c.len_utf8();
     }
     out
 }
@@ -335,6 +358,17 @@ mod tests {
             escape_html("GET https://dev.azure.com/<org> with `<id>` and ``a`<b>``"),
             "GET https://dev.azure.com/\\<org> with `<id>` and ``a`<b>``"
         );
+    }
+
+    #[test]
+    fn an_unbalanced_backtick_run_opens_no_code_span() {
+        // A run closes only on a run of the same length; an unclosed run is plain text.
+        assert_eq!(
+            escape_html("subject ``x` `` <img src=x onerror=alert(8)> &lt;b> & co"),
+            "subject ``x` `` \\<img src=x onerror=alert(8)> \\&lt;b> & co"
+        );
+        assert_eq!(escape_html("`a` <b> ``"), "`a` \\<b> ``");
+        assert_eq!(escape_html("x`` <img src=x>"), "x`` \\<img src=x>");
     }
 
     #[test]

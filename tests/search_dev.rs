@@ -14,9 +14,9 @@ use arm_kb::search::{SearchIndex, rule_matches};
 use serde_json::Value;
 
 /// Share of queries whose first hit is an acceptable answer.
-const TOP1_FLOOR: f64 = 0.48;
+const TOP1_FLOOR: f64 = 0.54;
 /// Share of queries with an acceptable answer among the first three hits.
-const TOP3_FLOOR: f64 = 0.72;
+const TOP3_FLOOR: f64 = 0.75;
 
 struct Query {
     q: String,

@@ -710,3 +710,29 @@ proptest! {
         prop_assert_eq!(hidden_characters(&stdout), Vec::<char>::new());
     }
 }
+
+#[test]
+fn markdown_output_renders_no_tag_from_a_log() {
+    // A captured value with an unclosed backtick run: CommonMark opens no code span there,
+    // so the tag after it must be escaped (security review, F10).
+    let dir = TempDir::new().unwrap();
+    let subject = "sc://org/proj/x`` <img src=x onerror=alert(8)> <details open>";
+    let line = format!(
+        "##[error]AADSTS700213: No matching federated identity record found for presented assertion subject '{subject}'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion.\n"
+    );
+    let log = write(dir.path(), "md.log", line.as_bytes());
+    let out = arm_kb()
+        .args(["match", "--format", "markdown"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        md.contains("onerror"),
+        "the vector reaches the report: {md}"
+    );
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(&md));
+    assert!(!html.contains("<img"), "{html}");
+    assert!(!html.contains("<details"), "{html}");
+}

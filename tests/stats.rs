@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
-use crate::util::{arm_kb, gzip, in_crate, utf16le, zip};
+use crate::util::{Output, arm_kb, gzip, in_crate, utf16le, zip};
 
 /// A folder of logs: the corpus excerpts and the real cases, one file each.
 fn corpus_folder() -> tempfile::TempDir {
@@ -415,18 +415,9 @@ fn a_runs_zip_is_read_as_match_reads_it() {
     ]);
     let path = dir.path().join("logs_42.zip");
     fs::write(&path, archive).unwrap();
-    let out = arm_kb()
-        .args(["stats", "--format", "json"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stats: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = Output::of(arm_kb().args(["stats", "--format", "json"]).arg(&path));
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let stats = out.json();
     assert_eq!(stats["logs"], 2);
     assert_eq!(stats["logs_with_findings"], 2);
     let articles: Vec<&str> = stats["articles"]

@@ -15,7 +15,7 @@ use arm_kb::input::{Expansion, Source, expand};
 use arm_kb::matcher::{Engine, FindingSet, ScanError, ScanOptions, Scanner};
 use arm_kb::render::MatchOutput;
 use arm_kb::report::{RelatedArticle, Report};
-use arm_kb::search::SearchIndex;
+use arm_kb::search::{SearchHit, SearchIndex};
 use arm_kb::workers;
 
 /// The pipe size asked for on standard input (the default per-user limit allows 1 MiB).
@@ -23,7 +23,7 @@ use arm_kb::workers;
 const STDIN_PIPE_BYTES: usize = 1 << 20;
 
 /// How many "possibly related" articles to suggest.
-const SUGGESTIONS: usize = 3;
+pub(super) const SUGGESTIONS: usize = 3;
 /// Files at least this large get a progress bar (when stderr is a terminal).
 const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 /// Variables set by CI systems; their logs are no terminal for a progress bar.
@@ -127,29 +127,9 @@ pub fn run(global: &GlobalArgs, args: &MatchArgs) -> Result<ExitStatus, CommandE
         return Ok(exit);
     }
 
-    report.suggestions =
-        if suggest && report.findings.is_empty() && !report.error_lines().is_empty() {
-            let index = SearchIndex::build(&kb)?;
-            let lines: Vec<String> = report
-                .error_lines()
-                .iter()
-                .map(|e| e.text.clone())
-                .collect();
-            let hits = index.related(&lines, SUGGESTIONS)?;
-            Some(
-                hits.into_iter()
-                    .map(|h| RelatedArticle {
-                        article: h.article,
-                        score: f64::from(h.score),
-                        title: h.title,
-                    })
-                    .collect(),
-            )
-        } else if suggest {
-            Some(Vec::new())
-        } else {
-            None
-        };
+    report.suggestions = suggestions(&report, suggest, |lines| {
+        SearchIndex::build(&kb)?.related(lines, SUGGESTIONS)
+    })?;
     if !plan.unexplained {
         report.unexplained = None;
     }
@@ -295,4 +275,36 @@ fn scan_sources(
             (set, error)
         },
     )
+}
+
+/// The "possibly related" articles of a report: `None` when they were not asked for, none
+/// when the report has a finding or no error line, else the search hits for its error
+/// lines (`related` runs the search, so the index is built only when it is needed). One
+/// rule for `match --suggest` and the server.
+pub(super) fn suggestions<E>(
+    report: &Report,
+    suggest: bool,
+    related: impl FnOnce(&[String]) -> Result<Vec<SearchHit>, E>,
+) -> Result<Option<Vec<RelatedArticle>>, E> {
+    if !suggest {
+        return Ok(None);
+    }
+    if !report.findings.is_empty() || report.error_lines().is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let lines: Vec<String> = report
+        .error_lines()
+        .iter()
+        .map(|e| e.text.clone())
+        .collect();
+    Ok(Some(
+        related(&lines)?
+            .into_iter()
+            .map(|h| RelatedArticle {
+                article: h.article,
+                score: f64::from(h.score),
+                title: h.title,
+            })
+            .collect(),
+    ))
 }

@@ -31,19 +31,18 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use self::intake::{Kind, Upload};
+use super::matching::{SUGGESTIONS, suggestions};
 use super::{CommandError, ExitStatus, load_kb};
 use crate::app::args::{GlobalArgs, ServeArgs};
 use arm_kb::kb::KnowledgeBase;
 use arm_kb::matcher::{Engine, FindingSet, ScanError, ScanOptions};
 use arm_kb::render::MatchOutput;
 use arm_kb::render::html::{self, SourceSummary};
-use arm_kb::report::{RelatedArticle, Report};
+use arm_kb::report::Report;
 use arm_kb::search::{SearchHit, SearchIndex};
 
 /// Every request, body upload and scan included, ends within this time (408 after it).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// "Possibly related" articles on a page with no finding (as `match`).
-const SUGGESTIONS: usize = 3;
 /// Search hits on the search page, and the API's default.
 const SEARCH_LIMIT: usize = 10;
 /// The API's largest `limit`.
@@ -410,31 +409,10 @@ fn scan(
     }
     // The one place where the report is masked, as in `match`.
     let mut report = arm_kb::report::redact::report(Report::build(merged, state.kb));
-    report.suggestions =
-        if suggest && report.findings.is_empty() && !report.error_lines().is_empty() {
-            let lines: Vec<String> = report
-                .error_lines()
-                .iter()
-                .map(|e| e.text.clone())
-                .collect();
-            let hits = state
-                .index
-                .related(&lines, SUGGESTIONS)
-                .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-            Some(
-                hits.into_iter()
-                    .map(|h| RelatedArticle {
-                        article: h.article,
-                        score: f64::from(h.score),
-                        title: h.title,
-                    })
-                    .collect(),
-            )
-        } else if suggest {
-            Some(Vec::new())
-        } else {
-            None
-        };
+    report.suggestions = suggestions(&report, suggest, |lines| {
+        state.index.related(lines, SUGGESTIONS)
+    })
+    .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok(Scanned { report, sources })
 }
 

@@ -33,45 +33,55 @@ pub(super) struct WindowState {
 }
 
 impl<T: Trace> Scanner<'_, '_, T> {
-    /// Runs rule `index` on one line (`lowered`: the line lower-cased, for the guards).
+    /// Runs rule `index` on one line (`lowered`: the line lower-cased, for the guards, and
+    /// whether it is ASCII).
     pub(super) fn eval_rule(
         &mut self,
         index: u32,
         text: &[u8],
-        lowered: &[u8],
+        lowered: (&[u8], bool),
         line_no: u64,
         out: &mut FindingSet,
     ) -> Result<bool, ScanError> {
         let rule = self.engine.rule(index);
-        let compiled = rule
-            .compiled()
-            .map_err(|d| ScanError::Rule(Box::new(d.clone())))?;
+        let fail = |d: &crate::diagnostics::Diagnostic| ScanError::Rule(Box::new(d.clone()));
         let trace = &mut self.trace;
+        let patterns = rule.patterns().len();
         match &rule.kind {
             RuleKind::Patterns(_) => {
-                for (i, re) in compiled.regexes.iter().enumerate() {
-                    if !compiled.may_match(i, lowered) {
+                for i in 0..patterns {
+                    if !rule.may_match(i, lowered.0, lowered.1) {
                         trace.pattern(i, None);
                         continue;
                     }
-                    let Some(caps) = re.captures(text) else {
+                    let re = rule.regex(i).map_err(fail)?;
+                    // `is_match` first: `captures` allocates, and most candidate lines
+                    // do not match.
+                    let caps = if re.is_match(text) {
+                        re.captures(text)
+                    } else {
+                        None
+                    };
+                    let Some(caps) = caps else {
                         trace.pattern(i, None);
                         continue;
                     };
                     trace.pattern(i, Some((re, &caps)));
-                    if let Some(u) = compiled.unless.iter().position(|u| u.is_match(text)) {
+                    let unless = rule.unless_regexes().map_err(fail)?;
+                    if let Some(u) = unless.iter().position(|u| u.is_match(text)) {
                         trace.veto(u);
                         trace.outcome(Outcome::Vetoed(u));
                         return Ok(false);
                     }
                     let at = caps.get(0).map_or(0, |m| m.start());
-                    out.add_matched(
-                        rule,
-                        line_no,
-                        display_text(text, at, self.line_offset, self.options.redact),
-                        capture_map(re, &caps, text, self.options.redact),
-                        matched_text(&caps),
-                    );
+                    let (offset, redact) = (self.line_offset, self.options.redact);
+                    out.add_matched(rule, line_no, || {
+                        (
+                            display_text(text, at, offset, redact),
+                            capture_map(re, &caps, text, redact),
+                            matched_text(&caps),
+                        )
+                    });
                     trace.outcome(Outcome::Fired {
                         lo: line_no,
                         hi: line_no,
@@ -86,18 +96,24 @@ impl<T: Trace> Scanner<'_, '_, T> {
                 let window = u64::from(*window);
                 let (redact, offset) = (self.options.redact, self.line_offset);
                 let state = self.windows.entry(index).or_default();
-                state.parts.resize(compiled.regexes.len(), None);
-                if let Some(u) = compiled.unless.iter().position(|u| u.is_match(text)) {
+                state.parts.resize(patterns, None);
+                let unless = rule.unless_regexes().map_err(fail)?;
+                if let Some(u) = unless.iter().position(|u| u.is_match(text)) {
                     state.last_veto = Some(line_no);
                     trace.veto(u);
                 }
                 let mut matched = false;
-                for (i, re) in compiled.regexes.iter().enumerate() {
-                    if !compiled.may_match(i, lowered) {
+                for i in 0..patterns {
+                    if !rule.may_match(i, lowered.0, lowered.1) {
                         trace.pattern(i, None);
                         continue;
                     }
-                    let caps = re.captures(text);
+                    let re = rule.regex(i).map_err(fail)?;
+                    let caps = if re.is_match(text) {
+                        re.captures(text)
+                    } else {
+                        None
+                    };
                     trace.pattern(i, caps.as_ref().map(|c| (re, c)));
                     if let Some(caps) = caps {
                         let at = caps.get(0).map_or(0, |m| m.start());
@@ -140,7 +156,7 @@ impl<T: Trace> Scanner<'_, '_, T> {
                     state.parts.iter_mut().filter_map(Option::take).collect();
                 hits.sort_by_key(|h| h.line);
                 for hit in hits {
-                    out.add_matched(rule, hit.line, hit.text, hit.captures, hit.matched);
+                    out.add_matched(rule, hit.line, || (hit.text, hit.captures, hit.matched));
                 }
                 trace.outcome(Outcome::Fired { lo, hi });
                 Ok(true)

@@ -157,25 +157,26 @@ impl FindingSet {
         text: String,
         captures: BTreeMap<String, String>,
     ) {
-        self.add_matched(rule, line, text, captures, String::new());
+        self.add_matched(rule, line, || (text, captures, String::new()));
     }
 
     /// Like [`FindingSet::add`], with the text the rule's regex matched (highlighted in
     /// the text output).
+    /// `evidence` gives the line as shown, its captures and the matched text; it is called
+    /// only when the line is kept or adds captures (a finding keeps the first few lines,
+    /// and making a line safe to show costs more than matching it).
     pub fn add_matched(
         &mut self,
         rule: &Rule,
         line: u64,
-        text: String,
-        mut captures: BTreeMap<String, String>,
-        matched: String,
+        evidence: impl FnOnce() -> (String, BTreeMap<String, String>, String),
     ) {
-        rule.finish_captures(&mut captures);
         let (article, severity, priority) = (&rule.article, rule.severity, rule.priority);
         let confidence = rule.confidence();
         // What the catalog says (an Entra code's official description) outranks what a
         // hand-written pattern took from the same line.
         let authoritative = rule.extras.generated;
+        let rule_ref = rule;
         let rule = &rule.id;
         match self.rule_hits.get_mut(rule) {
             Some(hits) => *hits += 1,
@@ -205,6 +206,8 @@ impl FindingSet {
         acc.first.1 = acc.first.1.min(line);
         // A line firing several rules of one article is one piece of evidence.
         if let Some(e) = acc.evidence.iter_mut().find(|e| e.line == line) {
+            let (_, mut captures, _) = evidence();
+            rule_ref.finish_captures(&mut captures);
             for (k, v) in captures {
                 if authoritative {
                     e.captures.insert(k, v);
@@ -215,6 +218,12 @@ impl FindingSet {
             return;
         }
         acc.total += 1;
+        let full = acc.evidence.len() >= MAX_EVIDENCE_PER_FINDING;
+        if full && acc.evidence.last().is_some_and(|last| line >= last.line) {
+            return;
+        }
+        let (text, mut captures, matched) = evidence();
+        rule_ref.finish_captures(&mut captures);
         let evidence = Evidence {
             file: self.file.clone(),
             line,
@@ -225,17 +234,12 @@ impl FindingSet {
             context_after: Vec::new(),
             matched,
         };
-        if acc.evidence.len() < MAX_EVIDENCE_PER_FINDING {
-            acc.evidence.push(evidence);
-            acc.evidence.sort_by_key(|e| e.line);
-        } else if let Some(last) = acc.evidence.last() {
-            // Keep the earliest lines: a window signature may report lines out of order.
-            if line < last.line {
-                acc.evidence.pop();
-                acc.evidence.push(evidence);
-                acc.evidence.sort_by_key(|e| e.line);
-            }
+        // Keep the earliest lines: a window signature may report lines out of order.
+        if full {
+            acc.evidence.pop();
         }
+        acc.evidence.push(evidence);
+        acc.evidence.sort_by_key(|e| e.line);
     }
 
     pub fn add_error_line(&mut self, line: u64, text: String) {

@@ -157,7 +157,7 @@ impl<'kb> Engine<'kb> {
     pub fn buffer_search_kind(&self) -> &'static str {
         match self.prefilter.buffer_search {
             prefilter::BufferSearch::Teddy(_) => "teddy",
-            prefilter::BufferSearch::Automaton => "automaton",
+            prefilter::BufferSearch::Automaton(_) => "automaton",
             prefilter::BufferSearch::ShortPrefixes(_) => "short-prefixes",
         }
     }
@@ -257,6 +257,22 @@ mod tests {
     }
 
     #[test]
+    fn non_ascii_keywords_are_found_on_the_lines_with_non_ascii_bytes() {
+        // The buffer scan searches only the ASCII keywords; a line holding a non-ASCII
+        // keyword is found by its first non-ASCII byte, which may come late in the keyword.
+        let keywords: Vec<String> = ["deployment failed", "autenticación fallida", "认证失败"]
+            .map(String::from)
+            .to_vec();
+        let kb = test_kb(&rules(&keywords));
+        let engine = Engine::new(&kb, false);
+        assert!(matches!(&engine.prefilter.buffer_search, BufferSearch::Teddy(g) if g.len() == 1));
+        let log = "ok\nx: autenticación fallida\nnaïve line\n认证失败\nDeployment failed\n";
+        let (lines, rules) = fired(&kb, log);
+        assert_eq!(lines, [hit(2, 1), hit(4, 2), hit(5, 0)]);
+        assert_eq!(rules, ["r0", "r1", "r2"]);
+    }
+
+    #[test]
     fn a_large_keyword_set_scans_with_short_prefixes_and_confirms_whole_keywords() {
         // 6,000 keywords with distinct 16-byte prefixes (more than the DFA takes) but few
         // distinct short ones: the buffer scan uses a small DFA over short prefixes.
@@ -287,7 +303,7 @@ mod tests {
         let engine = Engine::new(&kb, false);
         assert!(matches!(
             engine.prefilter.buffer_search,
-            BufferSearch::Automaton
+            BufferSearch::Automaton(_)
         ));
         let log = "x\nError: ManagedIdentityCredential - no credential\n";
         let (lines, rules) = fired(&kb, log);

@@ -1,8 +1,12 @@
 //! The keyword prefilter: which lines may hold work for a rule. One aho-corasick automaton
 //! over the first bytes of every keyword lists a line's keywords (each hit confirmed
-//! against the whole keyword); the buffer scan that finds candidate lines uses whichever
-//! searcher is fastest for the set (see `BufferSearch`). Keywords are searched in a
-//! lower-cased copy of the text, so every searcher can be case-sensitive.
+//! against the whole keyword). The buffer scan that finds those lines needs fewer: only
+//! the *scan set*, the keywords that contain no other keyword (a line holding
+//! `managedidentitycredential` holds `identity`), and of those only the ASCII ones, since
+//! a line with a non-ASCII keyword has a non-ASCII byte, which the scan finds instead. The
+//! scan set is searched with whichever searcher is fastest for its size (see
+//! `BufferSearch`). Keywords are searched in a lower-cased copy of the text, so every
+//! searcher can be case-sensitive.
 
 use std::collections::HashMap;
 
@@ -34,8 +38,9 @@ const KEYWORD_PREFIX_BYTES: usize = 16;
 
 /// How buffers are searched for keyword prefixes.
 pub(super) enum BufferSearch {
-    /// The engine's automaton.
-    Automaton,
+    /// An automaton over the scan set's prefixes; `None` when that is every keyword, and
+    /// the engine's automaton serves.
+    Automaton(Option<AhoCorasick>),
     /// SIMD searchers over groups of the sorted prefixes (similar prefixes share a group,
     /// which keeps Teddy's buckets selective).
     Teddy(Vec<aho_corasick::packed::Searcher>),
@@ -158,8 +163,13 @@ pub(super) struct KeywordTargets {
 pub(super) struct Prefilter<'kb> {
     /// The prefix of every keyword, searched over a lower-cased line to list its keywords.
     automaton: AhoCorasick,
-    /// How the scanner finds the next keyword in a lower-cased buffer.
+    /// How the scanner finds the next keyword of the scan set in a lower-cased buffer.
     pub(super) buffer_search: BufferSearch,
+    /// Some keyword of the scan set has a non-ASCII byte: lines with one are candidates.
+    non_ascii: bool,
+    /// The longest keyword's length: no keyword of a line starts further than this before
+    /// the scan's hit and still ends after it.
+    longest: usize,
     /// Every keyword, lower-cased.
     keywords: Vec<&'kb [u8]>,
     /// For each prefix of the automaton, the keywords that start with it.
@@ -177,54 +187,75 @@ impl<'kb> Prefilter<'kb> {
             prefix_keywords,
             ..
         } = keywords;
-        let prefix_bytes: usize = prefixes.iter().map(|p| p.len()).sum();
-        let kind = if prefix_bytes <= DFA_MAX_KEYWORD_BYTES {
-            AhoCorasickKind::DFA
-        } else {
-            AhoCorasickKind::ContiguousNFA
-        };
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(kind))
-            .build(&prefixes)
-            .expect("keywords are plain literals");
-        let buffer_search = BufferSearch::teddy(&prefixes)
-            .or_else(|| BufferSearch::short_prefixes(&keywords, prefix_bytes))
-            .unwrap_or(BufferSearch::Automaton);
-        Prefilter {
-            automaton,
-            buffer_search,
+        let mut prefilter = Prefilter {
+            automaton: automaton(&prefixes),
+            buffer_search: BufferSearch::Automaton(None),
+            non_ascii: false,
+            longest: keywords.iter().map(|k| k.len()).max().unwrap_or(0),
             keywords,
             prefix_keywords,
             targets,
-        }
+        };
+        let scan_set = prefilter.scan_set();
+        prefilter.non_ascii = scan_set.iter().any(|k| !k.is_ascii());
+        let ascii: Vec<&[u8]> = scan_set.into_iter().filter(|k| k.is_ascii()).collect();
+        let mut scan_prefixes: Vec<&[u8]> = ascii
+            .iter()
+            .map(|k| &k[..k.len().min(KEYWORD_PREFIX_BYTES)])
+            .collect();
+        scan_prefixes.sort_unstable();
+        scan_prefixes.dedup();
+        let prefix_bytes: usize = scan_prefixes.iter().map(|p| p.len()).sum();
+        let every_keyword = scan_prefixes.len() == prefixes.len();
+        prefilter.buffer_search = BufferSearch::teddy(&scan_prefixes)
+            .or_else(|| BufferSearch::short_prefixes(&ascii, prefix_bytes))
+            .unwrap_or_else(|| {
+                BufferSearch::Automaton((!every_keyword).then(|| automaton(&scan_prefixes)))
+            });
+        prefilter
     }
 
-    /// Where the next keyword prefix at or after `pos` starts in `lowered` (a lower-cased
-    /// buffer), or `usize::MAX`. `groups` remembers each Teddy group's next hit between
+    /// The keywords that contain no other keyword: finding them finds every line with a
+    /// keyword. Each keyword is searched for the others with the automaton, so this costs
+    /// one pass over the keywords' bytes.
+    fn scan_set(&self) -> Vec<&'kb [u8]> {
+        self.keywords
+            .iter()
+            .enumerate()
+            .filter(|&(index, &keyword)| {
+                !self.automaton.find_overlapping_iter(keyword).any(|m| {
+                    self.prefix_keywords[m.pattern().as_usize()]
+                        .iter()
+                        .any(|&other| {
+                            other as usize != index
+                                && keyword[m.start()..].starts_with(self.keywords[other as usize])
+                        })
+                })
+            })
+            .map(|(_, &keyword)| keyword)
+            .collect()
+    }
+
+    /// Where the line of the next keyword at or after `pos` in `lowered` (a lower-cased
+    /// buffer) holds a keyword of the scan set or a non-ASCII byte, or `usize::MAX`. The
+    /// position is on that line, not necessarily where a keyword starts: the scanner lists
+    /// the line's keywords from its start. `memo` keeps each searcher's next hit between
     /// calls on the same buffer (clear it for a new buffer).
-    pub(super) fn next_hit(
-        &self,
-        lowered: &[u8],
-        pos: usize,
-        groups: &mut Vec<Option<usize>>,
-    ) -> usize {
-        match &self.buffer_search {
-            // Both report the match that ends first (standard semantics), which need not
-            // be the one that starts first: a prefix starting up to 16 bytes earlier on
-            // the line may end later. The scanner lists a line's keywords from the hit, so
-            // the hit moves back to where such a prefix could start.
-            BufferSearch::Automaton => self
-                .automaton
-                .find(Input::new(lowered).span(pos..lowered.len()))
-                .map_or(usize::MAX, |m| leftmost_bound(lowered, pos, m)),
-            BufferSearch::ShortPrefixes(dfa) => dfa
-                .find(Input::new(lowered).span(pos..lowered.len()))
-                .map_or(usize::MAX, |m| leftmost_bound(lowered, pos, m)),
+    pub(super) fn next_hit(&self, lowered: &[u8], pos: usize, memo: &mut NextHits) -> usize {
+        let span = || Input::new(lowered).span(pos..lowered.len());
+        // Both automata report the match that ends first, which is on the first line that
+        // has a match.
+        let keyword = match &self.buffer_search {
+            BufferSearch::Automaton(own) => own
+                .as_ref()
+                .unwrap_or(&self.automaton)
+                .find(span())
+                .map_or(usize::MAX, |m| m.start()),
+            BufferSearch::ShortPrefixes(dfa) => dfa.find(span()).map_or(usize::MAX, |m| m.start()),
             BufferSearch::Teddy(searchers) => {
-                groups.resize(searchers.len(), None);
+                memo.groups.resize(searchers.len(), None);
                 let mut first = usize::MAX;
-                for (searcher, next) in searchers.iter().zip(groups.iter_mut()) {
+                for (searcher, next) in searchers.iter().zip(memo.groups.iter_mut()) {
                     if next.is_none_or(|at| at < pos) {
                         let span = aho_corasick::Span::from(pos..lowered.len());
                         *next = Some(
@@ -237,7 +268,21 @@ impl<'kb> Prefilter<'kb> {
                 }
                 first
             }
+        };
+        if !self.non_ascii {
+            return keyword;
         }
+        if memo.non_ascii.is_none_or(|at| at < pos) {
+            memo.non_ascii = Some(next_non_ascii(lowered, pos));
+        }
+        keyword.min(memo.non_ascii.unwrap_or(usize::MAX))
+    }
+
+    /// Where a line's keywords are listed from, given where the scan hit it: a keyword
+    /// starting earlier would end before the hit, and it would have been the hit (the scan
+    /// finds a keyword of the scan set inside it, or its first non-ASCII byte, earlier).
+    pub(super) fn listing_start(&self, hit: usize) -> usize {
+        hit.saturating_sub(self.longest)
     }
 
     /// Calls `found` with each keyword of `lowered` (a lower-cased line), where it starts,
@@ -263,14 +308,45 @@ impl<'kb> Prefilter<'kb> {
     }
 }
 
-/// A position at or before the start of every prefix that may begin before the earliest-
-/// ending match `m` (prefixes are at most `KEYWORD_PREFIX_BYTES` long), not before `pos`
-/// nor on an earlier line.
-fn leftmost_bound(lowered: &[u8], pos: usize, m: aho_corasick::Match) -> usize {
-    let lo = m
-        .end()
-        .saturating_sub(KEYWORD_PREFIX_BYTES)
-        .max(pos)
-        .min(m.start());
-    memchr::memrchr(b'\n', &lowered[lo..m.start()]).map_or(lo, |i| lo + i + 1)
+/// The next searchers' hits in one buffer, kept between calls.
+#[derive(Default)]
+pub(super) struct NextHits {
+    groups: Vec<Option<usize>>,
+    non_ascii: Option<usize>,
+}
+
+impl NextHits {
+    pub(super) fn clear(&mut self) {
+        self.groups.clear();
+        self.non_ascii = None;
+    }
+}
+
+/// The automaton over `prefixes`: a DFA while it stays small, else a contiguous NFA.
+fn automaton(prefixes: &[&[u8]]) -> AhoCorasick {
+    let prefix_bytes: usize = prefixes.iter().map(|p| p.len()).sum();
+    let kind = if prefix_bytes <= DFA_MAX_KEYWORD_BYTES {
+        AhoCorasickKind::DFA
+    } else {
+        AhoCorasickKind::ContiguousNFA
+    };
+    AhoCorasickBuilder::new()
+        .match_kind(MatchKind::Standard)
+        .kind(Some(kind))
+        .build(prefixes)
+        .expect("keywords are plain literals")
+}
+
+/// Where the first non-ASCII byte at or after `from` is, or `usize::MAX`. Blocks are
+/// tested with `is_ascii`, which reads a word at a time.
+fn next_non_ascii(bytes: &[u8], from: usize) -> usize {
+    const BLOCK: usize = 256;
+    let mut at = from;
+    for block in bytes[from..].chunks(BLOCK) {
+        if !block.is_ascii() {
+            return at + block.iter().position(|b| !b.is_ascii()).unwrap_or(0);
+        }
+        at += block.len();
+    }
+    usize::MAX
 }

@@ -88,7 +88,7 @@ pub struct Scanner<'e, 'kb, T: Trace = NoTrace> {
     /// A lower-cased copy of the region, where keywords are searched.
     pub(super) lowered: Vec<u8>,
     /// The engine's per-group search state for the current region.
-    pub(super) group_hits: Vec<Option<usize>>,
+    pub(super) next_hits: super::prefilter::NextHits,
     /// Bytes of the current line in earlier pieces (an overlong line), so a shown line
     /// says where it starts within the whole line.
     pub(super) piece_offset: u64,
@@ -108,7 +108,7 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
             contexts: BTreeMap::new(),
             tail: VecDeque::new(),
             lowered: Vec::new(),
-            group_hits: Vec::new(),
+            next_hits: Default::default(),
             piece_offset: 0,
             line_offset: 0,
         }
@@ -237,13 +237,13 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         let mut line = first_line;
         let mut counted = 0usize;
         let mut next_hit: Option<usize> = None;
-        self.group_hits.clear();
+        self.next_hits.clear();
         while pos < region.len() {
             if next_hit.is_none_or(|h| h < pos) {
                 next_hit = Some(
                     engine
                         .prefilter
-                        .next_hit(&lowered, pos, &mut self.group_hits),
+                        .next_hit(&lowered, pos, &mut self.next_hits),
                 );
             }
             let hit = next_hit.unwrap_or(usize::MAX);
@@ -258,7 +258,6 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
             let complete = end < region.len() || end_kind != RegionEnd::Piece;
             self.line_matched = false;
             self.line_offset = if start == 0 { self.piece_offset } else { 0 };
-            // No keyword starts before the first hit: its keywords are listed from there.
             let first_hit = (hit < end).then(|| hit - start);
             self.check_line(
                 &region[start..end],
@@ -281,10 +280,9 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         Ok((newlines, kept))
     }
 
-    /// Runs the candidate rules on one line (`first_hit`: where its first keyword starts,
-    /// if it holds one), then
-    /// the keyword-less rules if no candidate rule explained it. `lowered` is the same
-    /// line lower-cased, where keywords are searched.
+    /// Runs the candidate rules on one line (`first_hit`: where the prefilter found it, if
+    /// it did), then the keyword-less rules if no candidate rule explained it. `lowered` is
+    /// the same line lower-cased, where keywords are searched.
     pub(super) fn check_line(
         &mut self,
         raw: &[u8],
@@ -302,13 +300,14 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
             self.trace.line(line_no, text);
         }
         if let Some(first) = first_hit {
-            let from = lowered.get(first..text.len()).unwrap_or_default();
             let trace = &mut self.trace;
-            engine.prefilter.keyword_hits(from, |keyword, at, target| {
+            let from = engine.prefilter.listing_start(first);
+            let line = lowered.get(from..text.len()).unwrap_or_default();
+            engine.prefilter.keyword_hits(line, |keyword, at, target| {
                 candidates.extend_from_slice(&target.rules);
                 error_line |= target.error_marker;
                 if T::ENABLED {
-                    trace.keyword(engine.prefilter.keyword(keyword), first + at);
+                    trace.keyword(engine.prefilter.keyword(keyword), from + at);
                 }
             });
             candidates.sort_unstable();
@@ -319,14 +318,16 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         }
         let mut explained = false;
         let lowered = &lowered[..text.len()];
+        let ascii = !candidates.is_empty() && lowered.is_ascii();
         for &index in &candidates {
-            explained |= self.eval_rule(index, text, lowered, line_no, out)?;
+            explained |= self.eval_rule(index, text, (lowered, ascii), line_no, out)?;
         }
         if !explained && engine.has_unfiltered() {
             candidates.clear();
             engine.unfiltered_candidates(text, &mut candidates)?;
+            let ascii = lowered.is_ascii();
             for &index in &candidates {
-                explained |= self.eval_rule(index, text, lowered, line_no, out)?;
+                explained |= self.eval_rule(index, text, (lowered, ascii), line_no, out)?;
             }
         }
         self.candidates = candidates;

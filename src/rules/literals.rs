@@ -17,6 +17,55 @@ pub fn required_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     (set.iter().all(|l| l.len() >= MIN_LITERAL_LEN)).then_some(set)
 }
 
+/// Most clauses a guard keeps (the longest first: long literals are the rare ones).
+const MAX_CLAUSES: usize = 8;
+
+/// Clauses of which every match of `hir` satisfies each: it contains one literal of every
+/// clause (a conjunction of the sets `required_literals` picks one of). Each part of a
+/// concatenation is required, so each gives its own clause.
+pub fn required_clauses(hir: &Hir) -> Vec<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    clauses(hir, &mut out);
+    out.retain(|set| set.iter().all(|l| l.len() >= MIN_LITERAL_LEN));
+    for set in &mut out {
+        set.sort();
+    }
+    out.sort_by_key(|set| std::cmp::Reverse(score(set)));
+    out.dedup();
+    out.truncate(MAX_CLAUSES);
+    out
+}
+
+fn clauses(hir: &Hir, out: &mut Vec<Vec<Vec<u8>>>) {
+    if let Some(lit) = exact(hir) {
+        if !lit.is_empty() {
+            out.push(vec![lit]);
+        }
+        return;
+    }
+    match hir.kind() {
+        HirKind::Capture(cap) => clauses(&cap.sub, out),
+        HirKind::Repetition(rep) if rep.min >= 1 => clauses(&rep.sub, out),
+        HirKind::Concat(parts) => {
+            let mut run: Vec<u8> = Vec::new();
+            for part in parts {
+                if let Some(lit) = exact(part) {
+                    run.extend(lit);
+                    continue;
+                }
+                if !run.is_empty() {
+                    out.push(vec![std::mem::take(&mut run)]);
+                }
+                clauses(part, out);
+            }
+            if !run.is_empty() {
+                out.push(vec![run]);
+            }
+        }
+        _ => out.extend(required(hir)),
+    }
+}
+
 fn required(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     if let Some(lit) = exact(hir) {
         return (!lit.is_empty()).then(|| vec![lit]);
@@ -168,6 +217,40 @@ mod tests {
         // A run of exact parts beats a shorter alternation beside it.
         assert_eq!(lits(r"AADSTS(70021|700213):"), Some(vec!["aadsts".into()]));
         assert_eq!(lits(r"(foo|\d+)"), None);
+    }
+
+    fn clauses_of(pattern: &str) -> Vec<Vec<String>> {
+        let hir = regex_syntax::ParserBuilder::new()
+            .utf8(false)
+            .build()
+            .parse(pattern)
+            .unwrap();
+        required_clauses(&hir)
+            .into_iter()
+            .map(|set| {
+                set.into_iter()
+                    .map(|l| String::from_utf8(l).unwrap())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_word_of_a_tolerant_text_is_a_clause() {
+        assert_eq!(
+            clauses_of(r"(?i)Subscription[\s\x{a0}]*(?P<id>.*?)[\s\x{a0}]*not[\s\x{a0}]*found"),
+            [vec!["subscription"], vec!["found"], vec!["not"]]
+        );
+        // An alternation is one clause of its literals; short runs are left out.
+        assert_eq!(
+            clauses_of(r"AADSTS(700016|7000215)\b.*(?:tenant|directory) \d"),
+            [
+                vec!["aadsts"],
+                vec!["700016", "7000215"],
+                vec!["directory", "tenant"]
+            ]
+        );
+        assert!(clauses_of(r"\d+ab\d").is_empty());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
@@ -227,7 +227,7 @@ impl Rule {
                 generated: true,
                 ..RuleExtras::default()
             },
-            compiled: OnceLock::new(),
+            lazy: Default::default(),
         }
     }
 }

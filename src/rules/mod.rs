@@ -20,7 +20,7 @@ use crate::diagnostics::Diagnostic;
 use crate::ids::{ArticleId, RuleId};
 use crate::source::SourceSpan;
 
-pub use literals::{MIN_LITERAL_LEN, required_literals};
+pub use literals::{MIN_LITERAL_LEN, required_clauses, required_literals};
 pub use load::{load_rule_file, load_rule_file_into};
 pub use messages::{Confidence, MessageRef, RuleExtras};
 pub use spec::RULE_FIELDS;
@@ -112,7 +112,72 @@ pub struct Rule {
     pub span: SourceSpan,
     /// Catalog messages, confidence, and what generated rules add.
     pub extras: RuleExtras,
-    compiled: OnceLock<Result<CompiledRule, Box<Diagnostic>>>,
+    /// Guards and regexes, each built when first needed.
+    pub(crate) lazy: LazyRule,
+}
+
+/// What a rule builds while a log is scanned, each piece on first use: most rules of a
+/// large set meet a keyword on some line but never pass a guard, so they never compile.
+#[derive(Debug, Default)]
+pub(crate) struct LazyRule {
+    /// Set when the load refused the rule (over a budget): nothing of it may run.
+    refused: OnceLock<Box<Diagnostic>>,
+    guards: OnceLock<Vec<Guard>>,
+    regexes: OnceLock<Vec<OnceLock<Compiled<Regex>>>>,
+    unless: OnceLock<Result<Vec<Regex>, Box<Diagnostic>>>,
+    all: OnceLock<Result<CompiledRule, Box<Diagnostic>>>,
+}
+
+type Compiled<T> = Result<T, Box<Diagnostic>>;
+
+/// The literals every match of one pattern contains: for each clause, one of its literals
+/// (lower-cased). A tolerant catalog regex needs each of its words, so its guard has a
+/// clause per word; a line with "subscription" alone no longer runs a regex that also
+/// needs "not found".
+#[derive(Debug)]
+struct Guard {
+    clauses: Vec<Vec<memmem::Finder<'static>>>,
+}
+
+impl Guard {
+    fn new(p: &PatternSource) -> Guard {
+        // A guard only judges ASCII lines, where a Unicode-aware pattern and its ASCII
+        // reading need the same literals; the ASCII reading parses several times faster
+        // (no case folding of every letter). A pattern it cannot read (a non-ASCII letter
+        // under `(?i)`) is read with Unicode.
+        let parse = |unicode: bool| {
+            regex_syntax::ParserBuilder::new()
+                .utf8(false)
+                .unicode(unicode)
+                .nest_limit(REGEX_NEST_LIMIT)
+                .build()
+                .parse(&p.regex)
+                .ok()
+        };
+        let clauses = parse(false)
+            .or_else(|| parse(true))
+            .map(|hir| required_clauses(&hir))
+            .unwrap_or_default()
+            .iter()
+            .map(|set| {
+                set.iter()
+                    .map(|lit| memmem::Finder::new(lit).into_owned())
+                    .collect()
+            })
+            .collect();
+        Guard { clauses }
+    }
+
+    /// Whether a line whose ASCII-lower-cased text is `lowered` may match. Lines with
+    /// non-ASCII bytes (`ascii` false) always may: `(?i)k` also matches the Kelvin sign.
+    fn admits(&self, lowered: &[u8], ascii: bool) -> bool {
+        self.clauses.is_empty()
+            || !ascii
+            || self
+                .clauses
+                .iter()
+                .all(|set| set.iter().any(|f| f.find(lowered).is_some()))
+    }
 }
 
 /// The regexes of a rule, compiled.
@@ -120,35 +185,7 @@ pub struct Rule {
 pub struct CompiledRule {
     /// `patterns`, or the parts of `all`.
     pub regexes: Vec<Regex>,
-    /// For each regex, its required literals (lower-cased): every match contains one. A
-    /// line holding none is skipped without running the regex, which matters when a
-    /// rule's keyword is common (`##[debug]`) but its regex rarely matches.
-    guards: Vec<Vec<memmem::Finder<'static>>>,
     pub unless: Vec<Regex>,
-}
-
-impl CompiledRule {
-    /// Whether regex `i` may match a line whose ASCII-lower-cased text is `lowered`.
-    /// Lines with non-ASCII bytes always may: `(?i)k` also matches the Kelvin sign.
-    pub fn may_match(&self, i: usize, lowered: &[u8]) -> bool {
-        let guard = &self.guards[i];
-        guard.is_empty() || !lowered.is_ascii() || guard.iter().any(|f| f.find(lowered).is_some())
-    }
-}
-
-/// The required literals of a pattern as searchers; empty when it has none.
-fn guard(p: &PatternSource) -> Vec<memmem::Finder<'static>> {
-    regex_syntax::ParserBuilder::new()
-        .utf8(false)
-        .nest_limit(REGEX_NEST_LIMIT)
-        .build()
-        .parse(&p.regex)
-        .ok()
-        .and_then(|hir| required_literals(&hir))
-        .unwrap_or_default()
-        .iter()
-        .map(|lit| memmem::Finder::new(lit).into_owned())
-        .collect()
 }
 
 impl Rule {
@@ -169,29 +206,60 @@ impl Rule {
     /// Marks the rule as one that must not run (over a budget): its regexes are never
     /// compiled and [`Rule::compiled`] gives `d`. The load has reported why.
     pub fn refuse(&self, d: Diagnostic) {
-        let _ = self.compiled.set(Err(Box::new(d)));
+        let _ = self.lazy.refused.set(Box::new(d));
     }
 
-    /// The rule's regexes, compiled on first use (thread-safe).
+    fn refused(&self) -> Result<(), &Diagnostic> {
+        self.lazy.refused.get().map_or(Ok(()), |d| Err(&**d))
+    }
+
+    /// Whether pattern `i` may match a line whose ASCII-lower-cased text is `lowered`
+    /// (`ascii`: whether the line is ASCII), judged by its required literals without
+    /// running (or compiling) its regex.
+    pub fn may_match(&self, i: usize, lowered: &[u8], ascii: bool) -> bool {
+        let guards = self
+            .lazy
+            .guards
+            .get_or_init(|| self.patterns().iter().map(Guard::new).collect());
+        guards[i].admits(lowered, ascii)
+    }
+
+    /// Pattern `i`, compiled on first use (thread-safe).
+    pub fn regex(&self, i: usize) -> Result<&Regex, &Diagnostic> {
+        self.refused()?;
+        let slots = self.lazy.regexes.get_or_init(|| {
+            std::iter::repeat_with(OnceLock::new)
+                .take(self.patterns().len())
+                .collect()
+        });
+        slots[i]
+            .get_or_init(|| compile_pattern(&self.patterns()[i]))
+            .as_ref()
+            .map_err(|d| &**d)
+    }
+
+    /// The `unless` vetoes, compiled on first use.
+    pub fn unless_regexes(&self) -> Result<&[Regex], &Diagnostic> {
+        self.refused()?;
+        self.lazy
+            .unless
+            .get_or_init(|| self.unless.iter().map(compile_pattern).collect())
+            .as_ref()
+            .map(Vec::as_slice)
+            .map_err(|d| &**d)
+    }
+
+    /// Every regex of the rule, compiled now (for `check`, `explain` and tests).
     pub fn compiled(&self) -> Result<&CompiledRule, &Diagnostic> {
-        self.compiled
+        self.lazy
+            .all
             .get_or_init(|| {
-                let regexes = self
-                    .patterns()
-                    .iter()
-                    .map(compile_pattern)
+                let fail = |d: &Diagnostic| Box::new(d.clone());
+                let regexes = (0..self.patterns().len())
+                    .map(|i| self.regex(i).cloned().map_err(fail))
                     .collect::<Result<Vec<_>, _>>()?;
-                let unless = self
-                    .unless
-                    .iter()
-                    .map(compile_pattern)
-                    .collect::<Result<Vec<_>, _>>()?;
-                let guards = self.patterns().iter().map(guard).collect();
-                Ok(CompiledRule {
-                    regexes,
-                    guards,
-                    unless,
-                })
+                let unless = self.unless_regexes().map_err(fail)?.to_vec();
+                Ok(CompiledRule { regexes, unless })
             })
             .as_ref()
             .map_err(|d| &**d)

@@ -2,7 +2,6 @@
 //! problem reported as a diagnostic with its span.
 
 use std::ops::Range;
-use std::sync::OnceLock;
 
 use toml::Spanned;
 
@@ -249,6 +248,6 @@ pub(super) fn validate(
         counterexamples,
         span: id_span,
         extras,
-        compiled: OnceLock::new(),
+        lazy: Default::default(),
     })
 }

@@ -13,10 +13,15 @@ use regex_syntax::escape;
 
 /// Shorter keywords would make too many lines candidates.
 pub const MIN_KEYWORD_BYTES: usize = 4;
+/// A word with a non-ASCII letter is preferred as the keyword from this length on
+/// (`für`, 4 bytes, is too common in German text).
+const NON_ASCII_KEYWORD_BYTES: usize = 6;
 
 /// Words so common in logs that a keyword made of them alone would wake a rule on many
-/// lines; a longer or rarer run is preferred.
-const COMMON: [&str; 24] = [
+/// lines (a pipeline log names its subscription, tenant and account on every `az`
+/// command, and `##[debug]Agent.TempDirectory` on every step); a rarer run, or a pair of
+/// words, is preferred.
+const COMMON: [&str; 52] = [
     "azure",
     "error",
     "errors",
@@ -41,6 +46,34 @@ const COMMON: [&str; 24] = [
     "request",
     "while",
     "when",
+    "subscription",
+    "subscriptions",
+    "identity",
+    "account",
+    "tenant",
+    "directory",
+    "resource",
+    "principal",
+    "configuration",
+    "parameter",
+    "specified",
+    "supported",
+    "installed",
+    "provided",
+    "environment",
+    "management",
+    "deployment",
+    "credentials",
+    "settings",
+    "information",
+    "resources",
+    "accounts",
+    "tenants",
+    "variable",
+    "variables",
+    "pipeline",
+    "pipelines",
+    "directories",
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +100,9 @@ pub struct Compiled {
 const QUOTE_CHARS: &str = "'\"\u{2018}\u{2019}\u{201a}\u{201b}\u{201c}\u{201d}\u{201e}\u{00ab}\u{00bb}\u{2039}\u{203a}\u{300c}\u{300d}\u{300e}\u{300f}`\u{00b4}";
 const QUOTE: &str = r#"(?:['"`´‘’‚‛“”„«»‹›「」『』]|&#39;|&#x27;|&quot;|&apos;)?"#;
 const SPACE: &str = r"[\s\x{a0}]*";
+/// The space inside a two-word keyword: one space, plain or no-break, so that every match
+/// holds the keyword (the prefilter reads a no-break space as a plain one).
+const PAIR_SPACE: &str = r"[ \x{a0}]";
 
 fn punct(c: char) -> Option<&'static str> {
     Some(match c {
@@ -193,12 +229,14 @@ pub fn compile(text: &str, names: &[String]) -> Compiled {
     let last_lit = toks.iter().rposition(|t| matches!(t, Tok::Lit(_)));
     let first_lit = toks.iter().position(|t| matches!(t, Tok::Lit(_)));
     let mut named = vec![false; args];
+    let (keyword, pair_gap) = keyword(text, &toks);
     let mut re = String::from("(?i)");
     for (i, tok) in toks.iter().enumerate() {
         let trailing = last_lit.is_none_or(|l| i > l);
         let leading = first_lit.is_none_or(|f| i < f);
         match tok {
             Tok::Lit(s) => re.push_str(&escape(s)),
+            Tok::Space if pair_gap == Some(i) => re.push_str(PAIR_SPACE),
             Tok::Space => re.push_str(SPACE),
             // The quote closing a last placeholder ends its capture: required there.
             Tok::Quote if trailing && i > 0 && matches!(toks[i - 1], Tok::Arg(_)) => {
@@ -245,15 +283,15 @@ pub fn compile(text: &str, names: &[String]) -> Compiled {
     }
     Compiled {
         regex: re,
-        keywords: keyword(text, &toks).into_iter().collect(),
+        keywords: keyword.into_iter().collect(),
         args,
     }
 }
 
 /// The best keyword of a text: the longest literal run that is not a common word; if
-/// every run is short, the longest run of words joined by one plain space.
-fn keyword(text: &str, toks: &[Tok]) -> Option<String> {
-    let _ = text;
+/// every run is short, the longest pair of words joined by one plain space (the index of
+/// that space token comes with it: the regex must not tolerate more there).
+fn keyword(text: &str, toks: &[Tok]) -> (Option<String>, Option<usize>) {
     let lower = |s: &str| s.to_ascii_lowercase();
     let runs: Vec<(usize, String)> = toks
         .iter()
@@ -263,6 +301,17 @@ fn keyword(text: &str, toks: &[Tok]) -> Option<String> {
             _ => None,
         })
         .collect();
+    // A word with a non-ASCII letter costs an ASCII log nothing: the prefilter looks for
+    // such keywords only on lines with a non-ASCII byte. A translated text keeps its
+    // longest one, so its ASCII words do not add to the keywords every line is searched
+    // for.
+    let non_ascii = runs
+        .iter()
+        .filter(|(_, s)| !s.is_ascii() && s.len() >= NON_ASCII_KEYWORD_BYTES)
+        .max_by_key(|(i, s)| (s.len(), std::cmp::Reverse(*i)));
+    if let Some((_, s)) = non_ascii {
+        return (Some(s.clone()), None);
+    }
     let rare = |s: &str| !COMMON.contains(&s);
     let best_single = runs
         .iter()
@@ -271,36 +320,46 @@ fn keyword(text: &str, toks: &[Tok]) -> Option<String> {
         .map(|(_, s)| s.clone());
     if let Some(s) = &best_single {
         if s.len() >= 8 {
-            return best_single;
+            return (best_single, None);
         }
     }
-    // Word pairs: `Lit Space Lit`, where the space is one plain space in the text.
-    let mut best_pair: Option<String> = None;
-    for w in toks.windows(3) {
+    // Word pairs: `Lit Space Lit`, where the space is one plain space in the text and the
+    // words meet it with ASCII letters or digits (a CJK neighbour may lose the space).
+    let text_lower = text.to_ascii_lowercase();
+    let mut best_pair: Option<(String, usize)> = None;
+    for (i, w) in toks.windows(3).enumerate() {
         if let [Tok::Lit(a), Tok::Space, Tok::Lit(b)] = w {
             let joined = format!("{} {}", lower(a), lower(b));
-            if text.to_ascii_lowercase().contains(&joined)
-                && best_pair.as_ref().is_none_or(|p| joined.len() > p.len())
+            let ascii_edges = a.ends_with(|c: char| c.is_ascii_alphanumeric())
+                && b.starts_with(|c: char| c.is_ascii_alphanumeric());
+            if ascii_edges
+                && text_lower.contains(&joined)
+                && best_pair
+                    .as_ref()
+                    .is_none_or(|(p, _)| joined.len() > p.len())
             {
-                best_pair = Some(joined);
+                best_pair = Some((joined, i + 1));
             }
         }
     }
     let pick = match (best_single, best_pair) {
-        (Some(s), Some(p)) if p.len() > s.len() + 3 => Some(p),
-        (Some(s), _) => Some(s),
-        (None, p) => p,
+        (Some(s), Some((p, gap))) if p.len() > s.len() + 3 => (Some(p), Some(gap)),
+        (Some(s), _) => (Some(s), None),
+        (None, Some((p, gap))) => (Some(p), Some(gap)),
+        (None, None) => (None, None),
     };
-    pick.filter(|k| k.len() >= MIN_KEYWORD_BYTES).or_else(|| {
-        runs.iter()
-            .map(|(_, s)| s.clone())
-            .filter(|s| s.len() >= MIN_KEYWORD_BYTES)
-            .max_by_key(String::len)
-    })
+    match pick {
+        (Some(k), gap) if k.len() >= MIN_KEYWORD_BYTES => (Some(k), gap),
+        _ => (
+            runs.iter()
+                .map(|(_, s)| s.clone())
+                .filter(|s| s.len() >= MIN_KEYWORD_BYTES)
+                .max_by_key(String::len),
+            None,
+        ),
+    }
 }
 
-/// The pattern for a task message's bare key: printed after "can't find loc string for
-/// key:", or alone as the message of a line.
 pub fn bare_key(key: &str) -> Compiled {
     let k = escape(key);
     Compiled {
@@ -461,6 +520,31 @@ mod tests {
         );
         assert_eq!(compile("Azure 登录失败", &[]).keywords, ["登录失败"]);
         assert_eq!(compile("%s", &[]).keywords, Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_translation_keeps_a_word_with_a_non_ascii_letter_and_common_words_give_way() {
+        assert_eq!(
+            compile("Impossible de récupérer le jeton d'accès pour Azure.", &[]).keywords,
+            ["récupérer"]
+        );
+        // `subscription` is on every `az` command line; the pair is rarer.
+        assert_eq!(
+            compile("Subscription '{}' not found.", &[]).keywords,
+            ["not found"]
+        );
+    }
+
+    #[test]
+    fn the_space_inside_a_two_word_keyword_is_one_plain_or_no_break_space() {
+        let c = compile("Azure login failed", &[]);
+        assert_eq!(c.keywords, ["login failed"]);
+        assert!(caps("Azure login failed", &[], "azure login\u{a0}failed").is_some());
+        // Every match holds the keyword (a no-break space read as a plain one).
+        assert!(caps("Azure login failed", &[], "Azure loginfailed").is_none());
+        assert!(caps("Azure login failed", &[], "Azure login \t failed").is_none());
+        // Elsewhere white space stays tolerant.
+        assert!(caps("Azure login failed", &[], "Azure\u{a0}  login failed").is_some());
     }
 
     #[test]

@@ -273,6 +273,16 @@ mod tests {
     }
 
     #[test]
+    fn a_two_word_keyword_is_found_across_a_no_break_space() {
+        let kb = test_kb(
+            "[[rule]]\nid = 'r0'\narticle = 'a'\nkeywords = ['login failed']\npatterns = ['(?i)login[ \\x{a0}]failed']\n",
+        );
+        let log = "Azure login\u{a0}failed\nAzure login failed\n";
+        let (lines, _) = fired(&kb, log);
+        assert_eq!(lines, [hit(1, 0), hit(2, 0)]);
+    }
+
+    #[test]
     fn a_large_keyword_set_scans_with_short_prefixes_and_confirms_whole_keywords() {
         // 6,000 keywords with distinct 16-byte prefixes (more than the DFA takes) but few
         // distinct short ones: the buffer scan uses a small DFA over short prefixes.

@@ -165,7 +165,8 @@ pub(super) struct Prefilter<'kb> {
     automaton: AhoCorasick,
     /// How the scanner finds the next keyword of the scan set in a lower-cased buffer.
     pub(super) buffer_search: BufferSearch,
-    /// Some keyword of the scan set has a non-ASCII byte: lines with one are candidates.
+    /// Some keyword of the scan set has a non-ASCII byte or a space: lines with a
+    /// non-ASCII byte are candidates.
     non_ascii: bool,
     /// The longest keyword's length: no keyword of a line starts further than this before
     /// the scan's hit and still ends after it.
@@ -197,7 +198,8 @@ impl<'kb> Prefilter<'kb> {
             targets,
         };
         let scan_set = prefilter.scan_set();
-        prefilter.non_ascii = scan_set.iter().any(|k| !k.is_ascii());
+        // A line with a no-break space may hold a keyword of two words across it.
+        prefilter.non_ascii = scan_set.iter().any(|k| !k.is_ascii() || k.contains(&b' '));
         let ascii: Vec<&[u8]> = scan_set.into_iter().filter(|k| k.is_ascii()).collect();
         let mut scan_prefixes: Vec<&[u8]> = ascii
             .iter()
@@ -292,11 +294,37 @@ impl<'kb> Prefilter<'kb> {
         lowered: &[u8],
         mut found: impl FnMut(u32, usize, &KeywordTargets),
     ) {
+        self.list(lowered, |kw, at| found(kw, at, &self.targets[kw as usize]));
+        // A no-break space reads as a plain one, so a two-word keyword is found across it
+        // (a catalog text's regex takes either there).
+        if memchr::memmem::find(lowered, NBSP).is_some() {
+            let mut plain = Vec::with_capacity(lowered.len());
+            let mut origin = Vec::with_capacity(lowered.len());
+            let mut i = 0;
+            while i < lowered.len() {
+                origin.push(i);
+                if lowered[i..].starts_with(NBSP) {
+                    plain.push(b' ');
+                    i += NBSP.len();
+                } else {
+                    plain.push(lowered[i]);
+                    i += 1;
+                }
+            }
+            self.list(&plain, |kw, at| {
+                if self.keywords[kw as usize].contains(&b' ') {
+                    found(kw, origin[at], &self.targets[kw as usize]);
+                }
+            });
+        }
+    }
+
+    fn list(&self, lowered: &[u8], mut found: impl FnMut(u32, usize)) {
         for m in self.automaton.find_overlapping_iter(lowered) {
             let rest = &lowered[m.start()..];
             for &kw in &self.prefix_keywords[m.pattern().as_usize()] {
                 if rest.starts_with(self.keywords[kw as usize]) {
-                    found(kw, m.start(), &self.targets[kw as usize]);
+                    found(kw, m.start());
                 }
             }
         }
@@ -307,6 +335,9 @@ impl<'kb> Prefilter<'kb> {
         std::str::from_utf8(self.keywords[index as usize]).unwrap_or_default()
     }
 }
+
+/// A no-break space in UTF-8.
+const NBSP: &[u8] = "\u{a0}".as_bytes();
 
 /// The next searchers' hits in one buffer, kept between calls.
 #[derive(Default)]

@@ -155,7 +155,7 @@ impl<'kb> Engine<'kb> {
     /// (for tests that must reach each one).
     #[doc(hidden)]
     pub fn buffer_search_kind(&self) -> &'static str {
-        match self.prefilter.buffer_search {
+        match self.prefilter.searchers().buffer_search {
             prefilter::BufferSearch::Teddy(_) => "teddy",
             prefilter::BufferSearch::Automaton(_) => "automaton",
             prefilter::BufferSearch::ShortPrefixes(_) => "short-prefixes",
@@ -248,7 +248,9 @@ mod tests {
         let keywords: Vec<String> = (0..150).map(|i| format!("code{i:03}x failed")).collect();
         let kb = test_kb(&rules(&keywords));
         let engine = Engine::new(&kb, false);
-        assert!(matches!(&engine.prefilter.buffer_search, BufferSearch::Teddy(g) if g.len() == 3));
+        assert!(
+            matches!(&engine.prefilter.searchers().buffer_search, BufferSearch::Teddy(g) if g.len() == 3)
+        );
         let log =
             "nothing\nCODE149X FAILED and code000x failed\ncode075x faile\nok code075x failed\n";
         let (lines, rules) = fired(&kb, log);
@@ -265,7 +267,9 @@ mod tests {
             .to_vec();
         let kb = test_kb(&rules(&keywords));
         let engine = Engine::new(&kb, false);
-        assert!(matches!(&engine.prefilter.buffer_search, BufferSearch::Teddy(g) if g.len() == 1));
+        assert!(
+            matches!(&engine.prefilter.searchers().buffer_search, BufferSearch::Teddy(g) if g.len() == 1)
+        );
         let log = "ok\nx: autenticación fallida\nnaïve line\n认证失败\nDeployment failed\n";
         let (lines, rules) = fired(&kb, log);
         assert_eq!(lines, [hit(2, 1), hit(4, 2), hit(5, 0)]);
@@ -293,7 +297,7 @@ mod tests {
         let kb = test_kb(&rules(&keywords));
         let engine = Engine::new(&kb, false);
         assert!(matches!(
-            engine.prefilter.buffer_search,
+            engine.prefilter.searchers().buffer_search,
             BufferSearch::ShortPrefixes(_)
         ));
         let log = "alphabet00000 fail\nx BRAVOING00001 FAILED y\ndeltoids05999 failed\nalphabet06000 failed\ncharlies00002 failed\n";
@@ -312,7 +316,7 @@ mod tests {
         let kb = test_kb(&rules(&keywords));
         let engine = Engine::new(&kb, false);
         assert!(matches!(
-            engine.prefilter.buffer_search,
+            engine.prefilter.searchers().buffer_search,
             BufferSearch::Automaton(_)
         ));
         let log = "x\nError: ManagedIdentityCredential - no credential\n";

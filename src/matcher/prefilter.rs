@@ -9,6 +9,7 @@
 //! searcher can be case-sensitive.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
 
@@ -161,13 +162,11 @@ pub(super) struct KeywordTargets {
 
 /// The automaton and the buffer searcher over every keyword.
 pub(super) struct Prefilter<'kb> {
-    /// The prefix of every keyword, searched over a lower-cased line to list its keywords.
-    automaton: AhoCorasick,
-    /// How the scanner finds the next keyword of the scan set in a lower-cased buffer.
-    pub(super) buffer_search: BufferSearch,
-    /// Some keyword of the scan set has a non-ASCII byte or a space: lines with a
-    /// non-ASCII byte are candidates.
-    non_ascii: bool,
+    /// The first bytes of every keyword, distinct.
+    prefixes: Vec<&'kb [u8]>,
+    /// The searchers, built on first use: a log without a byte to search needs none, and
+    /// building them is most of an empty run's time.
+    searchers: OnceLock<Searchers>,
     /// The longest keyword's length: no keyword of a line starts further than this before
     /// the scan's hit and still ends after it.
     longest: usize,
@@ -179,6 +178,16 @@ pub(super) struct Prefilter<'kb> {
     targets: Vec<KeywordTargets>,
 }
 
+pub(super) struct Searchers {
+    /// The prefix of every keyword, searched over a lower-cased line to list its keywords.
+    automaton: AhoCorasick,
+    /// How the scanner finds the next keyword of the scan set in a lower-cased buffer.
+    pub(super) buffer_search: BufferSearch,
+    /// Some keyword of the scan set has a non-ASCII byte or a space: lines with a
+    /// non-ASCII byte are candidates.
+    non_ascii: bool,
+}
+
 impl<'kb> Prefilter<'kb> {
     pub(super) fn new(keywords: KeywordTable<'kb>) -> Prefilter<'kb> {
         let KeywordTable {
@@ -188,18 +197,25 @@ impl<'kb> Prefilter<'kb> {
             prefix_keywords,
             ..
         } = keywords;
-        let mut prefilter = Prefilter {
-            automaton: automaton(&prefixes),
-            buffer_search: BufferSearch::Automaton(None),
-            non_ascii: false,
+        Prefilter {
+            prefixes,
+            searchers: OnceLock::new(),
             longest: keywords.iter().map(|k| k.len()).max().unwrap_or(0),
             keywords,
             prefix_keywords,
             targets,
-        };
-        let scan_set = prefilter.scan_set();
+        }
+    }
+
+    pub(super) fn searchers(&self) -> &Searchers {
+        self.searchers.get_or_init(|| self.build())
+    }
+
+    fn build(&self) -> Searchers {
+        let every = automaton(&self.prefixes);
+        let scan_set = self.scan_set(&every);
         // A line with a no-break space may hold a keyword of two words across it.
-        prefilter.non_ascii = scan_set.iter().any(|k| !k.is_ascii() || k.contains(&b' '));
+        let non_ascii = scan_set.iter().any(|k| !k.is_ascii() || k.contains(&b' '));
         let ascii: Vec<&[u8]> = scan_set.into_iter().filter(|k| k.is_ascii()).collect();
         let mut scan_prefixes: Vec<&[u8]> = ascii
             .iter()
@@ -208,24 +224,28 @@ impl<'kb> Prefilter<'kb> {
         scan_prefixes.sort_unstable();
         scan_prefixes.dedup();
         let prefix_bytes: usize = scan_prefixes.iter().map(|p| p.len()).sum();
-        let every_keyword = scan_prefixes.len() == prefixes.len();
-        prefilter.buffer_search = BufferSearch::teddy(&scan_prefixes)
+        let every_keyword = scan_prefixes.len() == self.prefixes.len();
+        let buffer_search = BufferSearch::teddy(&scan_prefixes)
             .or_else(|| BufferSearch::short_prefixes(&ascii, prefix_bytes))
             .unwrap_or_else(|| {
                 BufferSearch::Automaton((!every_keyword).then(|| automaton(&scan_prefixes)))
             });
-        prefilter
+        Searchers {
+            automaton: every,
+            buffer_search,
+            non_ascii,
+        }
     }
 
     /// The keywords that contain no other keyword: finding them finds every line with a
     /// keyword. Each keyword is searched for the others with the automaton, so this costs
     /// one pass over the keywords' bytes.
-    fn scan_set(&self) -> Vec<&'kb [u8]> {
+    fn scan_set(&self, automaton: &AhoCorasick) -> Vec<&'kb [u8]> {
         self.keywords
             .iter()
             .enumerate()
             .filter(|&(index, &keyword)| {
-                !self.automaton.find_overlapping_iter(keyword).any(|m| {
+                !automaton.find_overlapping_iter(keyword).any(|m| {
                     self.prefix_keywords[m.pattern().as_usize()]
                         .iter()
                         .any(|&other| {
@@ -244,13 +264,14 @@ impl<'kb> Prefilter<'kb> {
     /// the line's keywords from its start. `memo` keeps each searcher's next hit between
     /// calls on the same buffer (clear it for a new buffer).
     pub(super) fn next_hit(&self, lowered: &[u8], pos: usize, memo: &mut NextHits) -> usize {
+        let searchers = self.searchers();
         let span = || Input::new(lowered).span(pos..lowered.len());
         // Both automata report the match that ends first, which is on the first line that
         // has a match.
-        let keyword = match &self.buffer_search {
+        let keyword = match &searchers.buffer_search {
             BufferSearch::Automaton(own) => own
                 .as_ref()
-                .unwrap_or(&self.automaton)
+                .unwrap_or(&searchers.automaton)
                 .find(span())
                 .map_or(usize::MAX, |m| m.start()),
             BufferSearch::ShortPrefixes(dfa) => dfa.find(span()).map_or(usize::MAX, |m| m.start()),
@@ -271,7 +292,7 @@ impl<'kb> Prefilter<'kb> {
                 first
             }
         };
-        if !self.non_ascii {
+        if !searchers.non_ascii {
             return keyword;
         }
         if memo.non_ascii.is_none_or(|at| at < pos) {
@@ -320,7 +341,7 @@ impl<'kb> Prefilter<'kb> {
     }
 
     fn list(&self, lowered: &[u8], mut found: impl FnMut(u32, usize)) {
-        for m in self.automaton.find_overlapping_iter(lowered) {
+        for m in self.searchers().automaton.find_overlapping_iter(lowered) {
             let rest = &lowered[m.start()..];
             for &kw in &self.prefix_keywords[m.pattern().as_usize()] {
                 if rest.starts_with(self.keywords[kw as usize]) {

@@ -155,7 +155,7 @@ impl<'kb> Engine<'kb> {
     /// (for tests that must reach each one).
     #[doc(hidden)]
     pub fn buffer_search_kind(&self) -> &'static str {
-        match self.prefilter.searchers().buffer_search {
+        match self.prefilter.scan_search().buffer_search {
             prefilter::BufferSearch::Teddy(_) => "teddy",
             prefilter::BufferSearch::Automaton(_) => "automaton",
             prefilter::BufferSearch::ShortPrefixes(_) => "short-prefixes",
@@ -249,7 +249,7 @@ mod tests {
         let kb = test_kb(&rules(&keywords));
         let engine = Engine::new(&kb, false);
         assert!(
-            matches!(&engine.prefilter.searchers().buffer_search, BufferSearch::Teddy(g) if g.len() == 3)
+            matches!(&engine.prefilter.scan_search().buffer_search, BufferSearch::Teddy(g) if g.len() == 3)
         );
         let log =
             "nothing\nCODE149X FAILED and code000x failed\ncode075x faile\nok code075x failed\n";
@@ -268,7 +268,7 @@ mod tests {
         let kb = test_kb(&rules(&keywords));
         let engine = Engine::new(&kb, false);
         assert!(
-            matches!(&engine.prefilter.searchers().buffer_search, BufferSearch::Teddy(g) if g.len() == 1)
+            matches!(&engine.prefilter.scan_search().buffer_search, BufferSearch::Teddy(g) if g.len() == 1)
         );
         let log = "ok\nx: autenticación fallida\nnaïve line\n认证失败\nDeployment failed\n";
         let (lines, rules) = fired(&kb, log);
@@ -297,7 +297,7 @@ mod tests {
         let kb = test_kb(&rules(&keywords));
         let engine = Engine::new(&kb, false);
         assert!(matches!(
-            engine.prefilter.searchers().buffer_search,
+            engine.prefilter.scan_search().buffer_search,
             BufferSearch::ShortPrefixes(_)
         ));
         let log = "alphabet00000 fail\nx BRAVOING00001 FAILED y\ndeltoids05999 failed\nalphabet06000 failed\ncharlies00002 failed\n";
@@ -316,7 +316,7 @@ mod tests {
         let kb = test_kb(&rules(&keywords));
         let engine = Engine::new(&kb, false);
         assert!(matches!(
-            engine.prefilter.searchers().buffer_search,
+            engine.prefilter.scan_search().buffer_search,
             BufferSearch::Automaton(_)
         ));
         let log = "x\nError: ManagedIdentityCredential - no credential\n";

@@ -31,6 +31,10 @@ const TEDDY_GROUP_MAX: usize = 64;
 /// 73 ms in all (one group of 16: 6 ms; of 64: 21 ms).
 const TEDDY_GROUPS_MAX: usize = 4;
 
+/// Buffers shorter than this are searched with the automaton over every keyword, until a
+/// longer one has made the scan's own searcher worth building.
+const SCAN_SEARCH_MIN: usize = 64 << 10;
+
 /// The automaton holds keywords cut to this many bytes; a hit is confirmed against the
 /// whole keyword. Long keywords share prefixes, so the automaton shrinks several times
 /// (10,000 generated rules: 605 KB of keywords, 91 KB of prefixes), which makes it
@@ -164,9 +168,17 @@ pub(super) struct KeywordTargets {
 pub(super) struct Prefilter<'kb> {
     /// The first bytes of every keyword, distinct.
     prefixes: Vec<&'kb [u8]>,
-    /// The searchers, built on first use: a log without a byte to search needs none, and
-    /// building them is most of an empty run's time.
-    searchers: OnceLock<Searchers>,
+    /// The automaton over every prefix, built on first use: a log without a byte to
+    /// search needs none, and building it is most of an empty run's time. It is a DFA
+    /// (fast to search, slow to build) once the input is large enough for the scan's own
+    /// searcher; before that, a contiguous NFA (a search query, a small log).
+    automaton: OnceLock<AhoCorasick>,
+    small_input_automaton: OnceLock<AhoCorasick>,
+    /// The buffer searcher, built on the first buffer of at least `SCAN_SEARCH_MIN` bytes:
+    /// a short input (a search query, a small log) is searched with the automaton.
+    scan: OnceLock<ScanSearch>,
+    /// Some keyword has a space (it may stand across a no-break space in a line).
+    spaced: bool,
     /// The longest keyword's length: no keyword of a line starts further than this before
     /// the scan's hit and still ends after it.
     longest: usize,
@@ -178,9 +190,7 @@ pub(super) struct Prefilter<'kb> {
     targets: Vec<KeywordTargets>,
 }
 
-pub(super) struct Searchers {
-    /// The prefix of every keyword, searched over a lower-cased line to list its keywords.
-    automaton: AhoCorasick,
+pub(super) struct ScanSearch {
     /// How the scanner finds the next keyword of the scan set in a lower-cased buffer.
     pub(super) buffer_search: BufferSearch,
     /// Some keyword of the scan set has a non-ASCII byte or a space: lines with a
@@ -199,7 +209,10 @@ impl<'kb> Prefilter<'kb> {
         } = keywords;
         Prefilter {
             prefixes,
-            searchers: OnceLock::new(),
+            automaton: OnceLock::new(),
+            small_input_automaton: OnceLock::new(),
+            scan: OnceLock::new(),
+            spaced: keywords.iter().any(|k| k.contains(&b' ')),
             longest: keywords.iter().map(|k| k.len()).max().unwrap_or(0),
             keywords,
             prefix_keywords,
@@ -207,13 +220,23 @@ impl<'kb> Prefilter<'kb> {
         }
     }
 
-    pub(super) fn searchers(&self) -> &Searchers {
-        self.searchers.get_or_init(|| self.build())
+    fn automaton(&self) -> &AhoCorasick {
+        match self.scan.get() {
+            Some(_) => self.automaton.get_or_init(|| automaton(&self.prefixes)),
+            None => self.automaton.get().unwrap_or_else(|| {
+                self.small_input_automaton
+                    .get_or_init(|| nfa(&self.prefixes))
+            }),
+        }
     }
 
-    fn build(&self) -> Searchers {
-        let every = automaton(&self.prefixes);
-        let scan_set = self.scan_set(&every);
+    pub(super) fn scan_search(&self) -> &ScanSearch {
+        self.scan.get_or_init(|| self.build_scan())
+    }
+
+    fn build_scan(&self) -> ScanSearch {
+        let every = self.automaton.get_or_init(|| automaton(&self.prefixes));
+        let scan_set = self.scan_set(every);
         // A line with a no-break space may hold a keyword of two words across it.
         let non_ascii = scan_set.iter().any(|k| !k.is_ascii() || k.contains(&b' '));
         let ascii: Vec<&[u8]> = scan_set.into_iter().filter(|k| k.is_ascii()).collect();
@@ -230,8 +253,7 @@ impl<'kb> Prefilter<'kb> {
             .unwrap_or_else(|| {
                 BufferSearch::Automaton((!every_keyword).then(|| automaton(&scan_prefixes)))
             });
-        Searchers {
-            automaton: every,
+        ScanSearch {
             buffer_search,
             non_ascii,
         }
@@ -264,14 +286,28 @@ impl<'kb> Prefilter<'kb> {
     /// the line's keywords from its start. `memo` keeps each searcher's next hit between
     /// calls on the same buffer (clear it for a new buffer).
     pub(super) fn next_hit(&self, lowered: &[u8], pos: usize, memo: &mut NextHits) -> usize {
-        let searchers = self.searchers();
         let span = || Input::new(lowered).span(pos..lowered.len());
+        if lowered.len() < SCAN_SEARCH_MIN && self.scan.get().is_none() {
+            // The automaton holds every keyword; it reports the match that ends first,
+            // which is on the first line with a keyword. A two-word keyword may still
+            // stand across a no-break space.
+            let keyword = self
+                .automaton()
+                .find(span())
+                .map_or(usize::MAX, |m| m.start());
+            return if self.spaced {
+                keyword.min(next_non_ascii(lowered, pos))
+            } else {
+                keyword
+            };
+        }
+        let searchers = self.scan_search();
         // Both automata report the match that ends first, which is on the first line that
         // has a match.
         let keyword = match &searchers.buffer_search {
             BufferSearch::Automaton(own) => own
                 .as_ref()
-                .unwrap_or(&searchers.automaton)
+                .unwrap_or_else(|| self.automaton())
                 .find(span())
                 .map_or(usize::MAX, |m| m.start()),
             BufferSearch::ShortPrefixes(dfa) => dfa.find(span()).map_or(usize::MAX, |m| m.start()),
@@ -341,7 +377,7 @@ impl<'kb> Prefilter<'kb> {
     }
 
     fn list(&self, lowered: &[u8], mut found: impl FnMut(u32, usize)) {
-        for m in self.searchers().automaton.find_overlapping_iter(lowered) {
+        for m in self.automaton().find_overlapping_iter(lowered) {
             let rest = &lowered[m.start()..];
             for &kw in &self.prefix_keywords[m.pattern().as_usize()] {
                 if rest.starts_with(self.keywords[kw as usize]) {
@@ -385,6 +421,15 @@ fn automaton(prefixes: &[&[u8]]) -> AhoCorasick {
     AhoCorasickBuilder::new()
         .match_kind(MatchKind::Standard)
         .kind(Some(kind))
+        .build(prefixes)
+        .expect("keywords are plain literals")
+}
+
+/// A contiguous NFA over `prefixes`: several times faster to build than the DFA.
+fn nfa(prefixes: &[&[u8]]) -> AhoCorasick {
+    AhoCorasickBuilder::new()
+        .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::ContiguousNFA))
         .build(prefixes)
         .expect("keywords are plain literals")
 }

@@ -360,6 +360,8 @@ fn keyword(text: &str, toks: &[Tok]) -> (Option<String>, Option<usize>) {
     }
 }
 
+/// The pattern for a task message's bare key: printed after "can't find loc string for
+/// key:", or alone as the message of a line.
 pub fn bare_key(key: &str) -> Compiled {
     let k = escape(key);
     Compiled {

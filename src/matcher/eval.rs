@@ -55,14 +55,7 @@ impl<T: Trace> Scanner<'_, '_, T> {
                         continue;
                     }
                     let re = rule.regex(i).map_err(fail)?;
-                    // `is_match` first: `captures` allocates, and most candidate lines
-                    // do not match.
-                    let caps = if re.is_match(text) {
-                        re.captures(text)
-                    } else {
-                        None
-                    };
-                    let Some(caps) = caps else {
+                    let Some(caps) = captures_if_match(re, text) else {
                         trace.pattern(i, None);
                         continue;
                     };
@@ -109,11 +102,7 @@ impl<T: Trace> Scanner<'_, '_, T> {
                         continue;
                     }
                     let re = rule.regex(i).map_err(fail)?;
-                    let caps = if re.is_match(text) {
-                        re.captures(text)
-                    } else {
-                        None
-                    };
+                    let caps = captures_if_match(re, text);
                     trace.pattern(i, caps.as_ref().map(|c| (re, c)));
                     if let Some(caps) = caps {
                         let at = caps.get(0).map_or(0, |m| m.start());
@@ -162,6 +151,19 @@ impl<T: Trace> Scanner<'_, '_, T> {
                 Ok(true)
             }
         }
+    }
+}
+
+/// The captures of `re` on `text`, running `is_match` first: `captures` allocates, and
+/// most candidate lines do not match.
+fn captures_if_match<'t>(
+    re: &regex::bytes::Regex,
+    text: &'t [u8],
+) -> Option<regex::bytes::Captures<'t>> {
+    if re.is_match(text) {
+        re.captures(text)
+    } else {
+        None
     }
 }
 

@@ -162,6 +162,7 @@ impl FindingSet {
 
     /// Like [`FindingSet::add`], with the text the rule's regex matched (highlighted in
     /// the text output).
+    ///
     /// `evidence` gives the line as shown, its captures and the matched text; it is called
     /// only when the line is kept or adds captures (a finding keeps the first few lines,
     /// and making a line safe to show costs more than matching it).
@@ -176,12 +177,11 @@ impl FindingSet {
         // What the catalog says (an Entra code's official description) outranks what a
         // hand-written pattern took from the same line.
         let authoritative = rule.extras.generated;
-        let rule_ref = rule;
-        let rule = &rule.id;
-        match self.rule_hits.get_mut(rule) {
+        let id = &rule.id;
+        match self.rule_hits.get_mut(id) {
             Some(hits) => *hits += 1,
             None => {
-                self.rule_hits.insert(rule.clone(), 1);
+                self.rule_hits.insert(id.clone(), 1);
             }
         }
         let acc = self
@@ -200,14 +200,14 @@ impl FindingSet {
         acc.severity = acc.severity.max(severity);
         acc.confidence = acc.confidence.max(confidence);
         acc.priority = acc.priority.max(priority);
-        if !acc.rules.contains(rule) {
-            acc.rules.push(rule.clone());
+        if !acc.rules.contains(id) {
+            acc.rules.push(id.clone());
         }
         acc.first.1 = acc.first.1.min(line);
         // A line firing several rules of one article is one piece of evidence.
         if let Some(e) = acc.evidence.iter_mut().find(|e| e.line == line) {
             let (_, mut captures, _) = evidence();
-            rule_ref.finish_captures(&mut captures);
+            rule.finish_captures(&mut captures);
             for (k, v) in captures {
                 if authoritative {
                     e.captures.insert(k, v);
@@ -223,12 +223,12 @@ impl FindingSet {
             return;
         }
         let (text, mut captures, matched) = evidence();
-        rule_ref.finish_captures(&mut captures);
+        rule.finish_captures(&mut captures);
         let evidence = Evidence {
             file: self.file.clone(),
             line,
             text,
-            rule: rule.clone(),
+            rule: id.clone(),
             captures,
             context_before: Vec::new(),
             context_after: Vec::new(),

@@ -418,18 +418,18 @@ fn automaton(prefixes: &[&[u8]]) -> AhoCorasick {
     } else {
         AhoCorasickKind::ContiguousNFA
     };
-    AhoCorasickBuilder::new()
-        .match_kind(MatchKind::Standard)
-        .kind(Some(kind))
-        .build(prefixes)
-        .expect("keywords are plain literals")
+    automaton_of_kind(prefixes, kind)
 }
 
 /// A contiguous NFA over `prefixes`: several times faster to build than the DFA.
 fn nfa(prefixes: &[&[u8]]) -> AhoCorasick {
+    automaton_of_kind(prefixes, AhoCorasickKind::ContiguousNFA)
+}
+
+fn automaton_of_kind(prefixes: &[&[u8]], kind: AhoCorasickKind) -> AhoCorasick {
     AhoCorasickBuilder::new()
         .match_kind(MatchKind::Standard)
-        .kind(Some(AhoCorasickKind::ContiguousNFA))
+        .kind(Some(kind))
         .build(prefixes)
         .expect("keywords are plain literals")
 }

@@ -69,6 +69,79 @@ fn embed_catalog() -> Vec<u8> {
     all
 }
 
+/// FNV-1a: stable across toolchains and machines.
+fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// The files under `dir` (recursively) whose name ends with `ext`, sorted.
+fn files_under(dir: &Path, ext: &str, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files_under(&path, ext, out);
+        } else if path.extension().is_some_and(|e| e == ext) {
+            out.push(path);
+        }
+    }
+    out.sort();
+}
+
+/// The prepared knowledge base (`prepared/builtin.json`, see `src/kb/prepared.rs`) is
+/// embedded only when its first line names the current inputs: the built-in data and the
+/// code that reads it, and the locked dependency versions. Otherwise an empty file is
+/// embedded and the binary parses the sources at start.
+fn embed_prepared(content_hash: u64) {
+    let mut hash = fnv(0xcbf2_9ce4_8422_2325, &content_hash.to_le_bytes());
+    let mut inputs = vec![
+        Path::new("kb/synonyms.toml").to_path_buf(),
+        Path::new("Cargo.lock").to_path_buf(),
+    ];
+    for file in [
+        "diagnostics.rs",
+        "ids.rs",
+        "source.rs",
+        "text.rs",
+        "workers.rs",
+    ] {
+        inputs.push(Path::new("src").join(file));
+    }
+    for dir in ["src/kb", "src/rules", "src/catalog"] {
+        println!("cargo:rerun-if-changed={dir}");
+        files_under(Path::new(dir), "rs", &mut inputs);
+    }
+    for path in &inputs {
+        println!("cargo:rerun-if-changed={}", path.display());
+        hash = fnv(hash, path.as_os_str().as_encoded_bytes());
+        hash = fnv(hash, &fs::read(path).unwrap_or_default());
+    }
+    let inputs = format!("{:016x}", hash);
+    println!("cargo:rustc-env=ARM_KB_PREPARED_INPUTS={inputs}");
+    let file = Path::new("prepared/builtin.json");
+    println!("cargo:rerun-if-changed={}", file.display());
+    let text = fs::read_to_string(file).unwrap_or_default();
+    let current = text.lines().next() == Some(format!("inputs {inputs}").as_str());
+    if !current && !text.is_empty() {
+        println!(
+            "cargo:warning=prepared/builtin.json was made from other inputs: the binary parses the built-in root at start; `ARMKB_PREPARE=overwrite cargo test --test integration prepared` rewrites it"
+        );
+    }
+    let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("prepared");
+    fs::create_dir_all(&out).expect("create OUT_DIR/prepared");
+    fs::write(
+        out.join("builtin.json"),
+        if current { text.as_str() } else { "" },
+    )
+    .expect("write the embedded prepared knowledge base");
+}
+
 fn main() {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a: stable across toolchains
     let mut feed = |bytes: &[u8]| {
@@ -104,7 +177,12 @@ fn main() {
         }
     }
     feed(&embed_catalog());
-    println!("cargo:rustc-env=ARM_KB_CONTENT_HASH={:012x}", hash >> 16);
+    let content_hash = hash;
+    println!(
+        "cargo:rustc-env=ARM_KB_CONTENT_HASH={:012x}",
+        content_hash >> 16
+    );
+    embed_prepared(content_hash);
     println!("cargo:rustc-env=ARM_KB_ARTICLES={articles}");
     println!("cargo:rustc-env=ARM_KB_RULES={rules}");
 }

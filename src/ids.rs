@@ -5,16 +5,16 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The id of an article: the stem of `kb/<id>.md`, `[a-z0-9][a-z0-9-]*`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String")]
 pub struct ArticleId(String);
 
 /// The id of a rule: `[a-z0-9][a-z0-9._-]*`, unique across the loaded roots.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String")]
 pub struct RuleId(String);
 
 fn is_plain_id(s: &str, extra: &[u8]) -> bool {
@@ -46,6 +46,20 @@ impl RuleId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl TryFrom<String> for ArticleId {
+    type Error = String;
+    fn try_from(s: String) -> Result<ArticleId, String> {
+        ArticleId::parse(&s).ok_or_else(|| format!("`{s}` is not a valid article id"))
+    }
+}
+
+impl TryFrom<String> for RuleId {
+    type Error = String;
+    fn try_from(s: String) -> Result<RuleId, String> {
+        RuleId::parse(&s).ok_or_else(|| format!("`{s}` is not a valid rule id"))
     }
 }
 

@@ -1,7 +1,12 @@
 //! Source files of a knowledge root and positions inside them.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// One file of a knowledge root, kept whole so diagnostics can quote it.
 #[derive(Debug)]
@@ -97,6 +102,71 @@ impl SourceSpan {
     pub fn location(&self) -> String {
         let LineCol { line, column } = self.start();
         format!("{}:{line}:{column}", self.source.name)
+    }
+}
+
+// A prepared knowledge base (`crate::kb::prepared`) names each source by its name; the
+// sources themselves are the files the binary embeds. Reading one back resolves the names
+// against those files, handed over for the duration of the read.
+thread_local! {
+    static RESOLVING: RefCell<Option<HashMap<String, SharedSource>>> = const { RefCell::new(None) };
+}
+
+/// Runs `read` with `sources` as the files that serialized spans and sources may name.
+pub fn resolving_names<R>(
+    sources: impl IntoIterator<Item = SharedSource>,
+    read: impl FnOnce() -> R,
+) -> R {
+    let map = sources.into_iter().map(|s| (s.name.clone(), s)).collect();
+    RESOLVING.with(|r| *r.borrow_mut() = Some(map));
+    let out = read();
+    RESOLVING.with(|r| *r.borrow_mut() = None);
+    out
+}
+
+fn resolve<E: serde::de::Error>(name: &str) -> Result<SharedSource, E> {
+    RESOLVING.with(|r| {
+        r.borrow()
+            .as_ref()
+            .and_then(|m| m.get(name).cloned())
+            .ok_or_else(|| E::custom(format!("no source file named `{name}`")))
+    })
+}
+
+/// Serde for a [`SharedSource`] field: the file's name.
+pub mod by_name {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(source: &SharedSource, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&source.name)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SharedSource, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        resolve(&name)
+    }
+}
+
+/// A span is written as `[name, start, end]`.
+impl Serialize for SourceSpan {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (&self.source.name, self.range.start, self.range.end).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for SourceSpan {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SourceSpan, D::Error> {
+        let (name, start, end) = <(std::borrow::Cow<'de, str>, usize, usize)>::deserialize(d)?;
+        let source = resolve::<D::Error>(&name)?;
+        if start > end || end > source.text.len() {
+            return Err(D::Error::custom(format!(
+                "span {start}..{end} is outside `{name}`"
+            )));
+        }
+        Ok(SourceSpan {
+            source,
+            range: start..end,
+        })
     }
 }
 

@@ -204,8 +204,8 @@ fn cr_only_line_ends_are_line_ends() {
 }
 
 #[test]
-fn a_64_mib_line_with_the_error_at_its_end() {
-    const SIZE: usize = 64 << 20;
+fn a_72_mib_line_with_the_error_at_its_end() {
+    const SIZE: usize = 72 << 20;
     let mut log = b"preamble\n".to_vec();
     log.reserve(SIZE + ERROR_LINE.len() + 32);
     let filler = b"0123456789abcdef retry ";
@@ -218,7 +218,7 @@ fn a_64_mib_line_with_the_error_at_its_end() {
     let started = Instant::now();
     // Bounded memory: under an address-space limit smaller than the line itself, a
     // scanner that buffered the whole line would abort.
-    let output = limited_memory_command(56 << 20)
+    let output = limited_memory_command(64 << 20)
         .write_stdin(log)
         .timeout(Duration::from_secs(120))
         .output()
@@ -245,7 +245,7 @@ fn a_64_mib_line_with_the_error_at_its_end() {
     );
     assert_eq!(report["stats"]["bytes"], total);
     assert_eq!(report["stats"]["lines"], 3);
-    eprintln!("64 MiB line scanned in {elapsed:?}");
+    eprintln!("72 MiB line scanned in {elapsed:?}");
 }
 
 /// `arm-kb match --format json` reading stdin, under an address-space limit where the

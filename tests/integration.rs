@@ -18,6 +18,7 @@ mod hostile_input;
 mod intake;
 mod layers;
 mod output_formats;
+mod prepared;
 mod real_corpus;
 mod search_dev;
 mod search_features;

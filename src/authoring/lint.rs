@@ -81,7 +81,7 @@ fn costly_patterns(rule: &Rule) -> Vec<Diagnostic> {
 
 /// Loads and checks every selected root.
 pub fn check(selection: &RootSelection) -> CheckReport {
-    let loaded = KnowledgeBase::load(selection);
+    let loaded = KnowledgeBase::load_sources(selection);
     let mut diags = loaded.diagnostics;
     let mut kb = loaded.kb;
     let roots = kb.roots.len();

@@ -153,6 +153,21 @@ enum OwnerEntry {
 }
 
 impl CatalogFiles {
+    /// The files present, in [`FILE_NAMES`] order.
+    pub fn all(&self) -> impl Iterator<Item = &SharedSource> {
+        [
+            &self.task_messages,
+            &self.tool_messages,
+            &self.classification,
+            &self.classification_tools,
+            &self.entra_codes,
+            &self.arm_codes,
+            &self.code_owners,
+        ]
+        .into_iter()
+        .flatten()
+    }
+
     /// The catalog embedded in the binary.
     pub fn embedded() -> CatalogFiles {
         let file = |name: &str, text: &'static str| {

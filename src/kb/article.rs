@@ -1,7 +1,7 @@
 //! Articles: `kb/<id>.md`, TOML front matter between `+++` lines, then Markdown sections.
 
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::{Diagnostic, Suggestion, unknown_field_name};
 use crate::ids::ArticleId;
@@ -31,7 +31,7 @@ struct FrontMatter {
 
 /// A parsed article. Sections are kept apart for rendering and indexing; their text is
 /// plain (Markdown markup removed, inline code kept in backticks).
-#[derive(Debug)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct Article {
     pub id: ArticleId,
     pub title: String,
@@ -52,6 +52,7 @@ pub struct Article {
     pub fix_after: Option<String>,
     pub prevention: Option<String>,
     pub references: Option<String>,
+    #[serde(with = "crate::source::by_name")]
     pub source: SharedSource,
     /// Byte offset of the Markdown body (after the front matter).
     pub body_start: usize,

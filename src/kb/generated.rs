@@ -17,6 +17,9 @@ use crate::rules::messages::{
 use crate::rules::{Rule, RuleKind};
 use crate::source::{SourceFile, SourceSpan};
 
+/// The file a generated rule names when its catalog entry has no position.
+pub const NO_CATALOG_FILE: &str = "builtin:catalog";
+
 /// What the catalog adds to a merged knowledge base.
 pub struct CatalogInput<'a> {
     pub catalog: &'a Catalog,
@@ -118,7 +121,7 @@ pub fn apply(
             let span = m
                 .span
                 .clone()
-                .unwrap_or_else(|| SourceSpan::new(&SourceFile::new("builtin:catalog", ""), 0..0));
+                .unwrap_or_else(|| SourceSpan::new(&SourceFile::new(NO_CATALOG_FILE, ""), 0..0));
             if !ArticleId::parse(article).is_some_and(|a| articles.contains_key(&a)) {
                 diags.push(
                     Diagnostic::error(
@@ -144,7 +147,7 @@ pub fn apply(
             let span = members[0]
                 .span
                 .clone()
-                .unwrap_or_else(|| SourceSpan::new(&SourceFile::new("builtin:catalog", ""), 0..0));
+                .unwrap_or_else(|| SourceSpan::new(&SourceFile::new(NO_CATALOG_FILE, ""), 0..0));
             let mut patterns = Vec::new();
             let mut keywords = Vec::new();
             let mut seen = HashSet::new();
@@ -338,7 +341,7 @@ fn code_rules(
             &span,
         )]
     };
-    let descriptions: HashMap<String, String> = input
+    let descriptions: BTreeMap<String, String> = input
         .catalog
         .entra_codes
         .iter()

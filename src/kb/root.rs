@@ -16,7 +16,7 @@ static BUILTIN_RULES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/rules");
 pub const MAX_FILE_SIZE: u64 = 4 << 20;
 
 /// Where a root comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub enum RootLocation {
     Builtin,
     Dir(PathBuf),

@@ -12,7 +12,7 @@
 //! it **replaces** them instead: the earlier groups that share a term are dropped, and the
 //! team's group stands alone (this is how a team removes an equivalence it does not want).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::diagnostics::Diagnostic;
@@ -40,7 +40,7 @@ struct GroupToml {
 }
 
 /// One group of equivalent terms, lower-cased, spaces collapsed, in the order written.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 pub struct SynonymGroup {
     pub terms: Vec<String>,
     /// Where the group was written (the last root's group when groups were merged).
@@ -48,7 +48,7 @@ pub struct SynonymGroup {
 }
 
 /// Every group in force once all roots are merged.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct Synonyms {
     pub groups: Vec<SynonymGroup>,
 }

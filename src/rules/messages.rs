@@ -4,7 +4,7 @@
 //! article owning `error_codes`, and the generic Entra sign-in rule for the AADSTS codes
 //! no article owns.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -74,7 +74,7 @@ impl Confidence {
 }
 
 /// A catalog message named by a rule, with names for its arguments' captures.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct MessageRef {
     pub id: String,
     /// `captures[i]` names argument `i + 1` (the i-th `%s`, or `{i}`); empty: not captured.
@@ -83,16 +83,16 @@ pub struct MessageRef {
 }
 
 /// What capture values a rule adds after a match.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub enum Enrich {
     #[default]
     None,
     /// `code` is an AADSTS code: add its `description` and `error_url`.
-    EntraCode(Arc<HashMap<String, String>>),
+    EntraCode(Arc<BTreeMap<String, String>>),
 }
 
 /// A rule's catalog fields.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 pub struct RuleExtras {
     pub messages: Vec<MessageRef>,
     pub unless_messages: Vec<MessageRef>,

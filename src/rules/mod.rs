@@ -63,7 +63,7 @@ impl Severity {
 }
 
 /// One regex of a rule, with where it was written.
-#[derive(Debug)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct PatternSource {
     pub regex: String,
     pub span: SourceSpan,
@@ -72,7 +72,7 @@ pub struct PatternSource {
 }
 
 /// What makes a rule fire.
-#[derive(Debug)]
+#[derive(Debug, Deserialize, Serialize)]
 pub enum RuleKind {
     /// Any of these regexes on one line.
     Patterns(Vec<PatternSource>),
@@ -84,7 +84,7 @@ pub enum RuleKind {
 }
 
 /// A text a rule must (example) or must not (counterexample) fire on.
-#[derive(Debug)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct Example {
     pub text: String,
     /// Expected captures, for `[[rule.example]]` tables.
@@ -93,7 +93,7 @@ pub struct Example {
 }
 
 /// A validated rule.
-#[derive(Debug)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct Rule {
     pub id: RuleId,
     pub article: ArticleId,
@@ -113,6 +113,7 @@ pub struct Rule {
     /// Catalog messages, confidence, and what generated rules add.
     pub extras: RuleExtras,
     /// Guards and regexes, each built when first needed.
+    #[serde(skip)]
     pub(crate) lazy: LazyRule,
 }
 

@@ -140,6 +140,25 @@ fn embed_prepared(content_hash: u64) {
         if current { text.as_str() } else { "" },
     )
     .expect("write the embedded prepared knowledge base");
+
+    // The search index of that base (`src/search/prepared.rs`), with its own `inputs` file.
+    let index = Path::new("prepared/search");
+    println!("cargo:rerun-if-changed={}", index.display());
+    let index_out = out.join("search");
+    let _ = fs::remove_dir_all(&index_out);
+    fs::create_dir_all(&index_out).expect("create OUT_DIR/prepared/search");
+    let index_inputs = fs::read_to_string(index.join("inputs")).unwrap_or_default();
+    if current && index_inputs.trim() == inputs {
+        for entry in fs::read_dir(index).into_iter().flatten().flatten() {
+            println!("cargo:rerun-if-changed={}", entry.path().display());
+            fs::copy(entry.path(), index_out.join(entry.file_name()))
+                .expect("copy the prepared search index");
+        }
+    } else if !index_inputs.is_empty() {
+        println!(
+            "cargo:warning=prepared/search was made from other inputs: `search` writes its index at start; `ARMKB_PREPARE=overwrite cargo test --test integration prepared` rewrites it"
+        );
+    }
 }
 
 fn main() {

@@ -50,6 +50,9 @@ pub struct KnowledgeBase {
     pub roots: Vec<RootLocation>,
     /// Every root's `kb/synonyms.toml`, merged in order.
     pub synonyms: Synonyms,
+    /// Read from the prepared built-in base ([`prepared`]), whose search index is prepared too.
+    #[serde(skip)]
+    pub prepared: bool,
 }
 
 /// The outcome of loading: the usable knowledge base and every problem met.

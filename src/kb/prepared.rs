@@ -32,7 +32,9 @@ pub fn is_embedded() -> bool {
 /// or it does not read back (the caller then parses the sources).
 pub fn builtin() -> Option<KnowledgeBase> {
     let (_, json) = EMBEDDED.split_once('\n')?;
-    read(json, root::builtin(), &CatalogFiles::embedded()).ok()
+    let mut kb = read(json, root::builtin(), &CatalogFiles::embedded()).ok()?;
+    kb.prepared = true;
+    Some(kb)
 }
 
 /// Reads a prepared knowledge base whose spans name the files of `root` and `catalog`.

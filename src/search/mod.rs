@@ -1,8 +1,9 @@
 //! Full-text search over the articles, with tantivy.
 //!
-//! The index is built in memory on each call: on the built-in knowledge base that costs a
-//! few milliseconds (see README, "Search index"), less than opening an on-disk cache, and
-//! it can never be stale or corrupt.
+//! The index lives in memory. The built-in knowledge base read from `prepared/` comes
+//! with its index written ahead (`prepared.rs`: its files are copied in, nothing is
+//! stemmed); any other base is indexed on each call. Nothing is cached on disk, so an
+//! index can never be stale or corrupt.
 //!
 //! A query is its words (no query syntax is interpreted): each word is searched in every
 //! field with the field's weight, neighbouring words are rewarded when they stand near each
@@ -11,6 +12,7 @@
 //! ([`rule_matches`]): the same engine as `arm-kb match`.
 
 mod explain;
+pub mod prepared;
 mod query;
 
 use std::collections::{HashMap, HashSet};
@@ -34,7 +36,7 @@ use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, TantivyDocument, Ter
 pub use explain::{Contribution, HitExplanation};
 pub use query::{ClauseKind, MAX_QUERY_TERMS, Weights};
 
-use crate::kb::KnowledgeBase;
+use crate::kb::{Article, KnowledgeBase};
 use crate::matcher::Engine;
 use crate::placeholder;
 use query::{Builder, Clause, QueryParts, SynonymTerms};
@@ -213,6 +215,128 @@ fn plain_analyzer() -> TextAnalyzer {
         .build()
 }
 
+/// The fields of the index, in a fixed order (a prepared index has the same schema).
+fn schema() -> (Schema, Fields) {
+    let mut schema = Schema::builder();
+    let prose = |stored: bool| {
+        let o = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(PROSE)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        if stored { o.set_stored() } else { o }
+    };
+    let codes = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(CODES)
+            .set_index_option(IndexRecordOption::Basic),
+    );
+    let fields = Fields {
+        id: schema.add_text_field("id", STRING | STORED),
+        title: schema.add_text_field("title", prose(true)),
+        questions: schema.add_text_field("questions", prose(false)),
+        tags: schema.add_text_field("tags", prose(false)),
+        error_codes: schema.add_text_field("error_codes", codes),
+        summary: schema.add_text_field("summary", prose(true)),
+        symptoms: schema.add_text_field("symptoms", prose(true)),
+        cause: schema.add_text_field("cause", prose(true)),
+        fix: schema.add_text_field("fix", prose(true)),
+    };
+    (schema.build(), fields)
+}
+
+fn tokenizers() -> TokenizerManager {
+    let tokenizers = TokenizerManager::default();
+    tokenizers.register(PROSE, prose_analyzer());
+    tokenizers.register(
+        CODES,
+        TextAnalyzer::builder(RawTokenizer::default())
+            .filter(LowerCaser)
+            .build(),
+    );
+    tokenizers
+}
+
+/// An article's searchable text, field by field.
+struct ArticleText<'a> {
+    article: &'a Article,
+    summary: String,
+    symptoms: String,
+    cause: String,
+    fix: String,
+    /// The id's words are searchable too ("secret expired" → sp-secret-expired).
+    id_words: String,
+}
+
+impl<'a> ArticleText<'a> {
+    fn of(a: &'a Article) -> ArticleText<'a> {
+        ArticleText {
+            article: a,
+            summary: a.summary.clone().unwrap_or_default(),
+            symptoms: placeholder::fill(&a.symptoms, None),
+            cause: placeholder::fill(&a.cause, None),
+            fix: placeholder::fill(&a.fix.join("\n"), None),
+            id_words: a.id.as_str().replace('-', " "),
+        }
+    }
+
+    /// All of it, for the vocabulary of typo corrections.
+    fn joined(&self) -> String {
+        let a = self.article;
+        [
+            a.title.as_str(),
+            &a.tags.join(" "),
+            &self.id_words,
+            &a.questions.join("\n"),
+            &self.summary,
+            &self.symptoms,
+            &self.cause,
+            &self.fix,
+        ]
+        .join("\n")
+    }
+}
+
+/// Indexes every article in one segment, written on this thread: the whole knowledge base
+/// is small, and a multi-threaded writer costs more to start than to fill.
+fn write_index(kb: &KnowledgeBase, schema: Schema, fields: &Fields) -> Result<Index, SearchError> {
+    let mut writer = Index::builder()
+        .schema(schema)
+        .tokenizers(tokenizers())
+        .single_segment_index_writer(
+            RamDirectory::create(),
+            (kb.articles.len() * WRITER_MEMORY_PER_ARTICLE)
+                .clamp(WRITER_MEMORY_MIN, WRITER_MEMORY_MAX),
+        )?;
+    for a in kb.articles.values() {
+        let t = ArticleText::of(a);
+        let mut d = doc!(
+            fields.id => a.id.as_str(),
+            fields.title => a.title.as_str(),
+            fields.summary => t.summary,
+            fields.symptoms => t.symptoms,
+            fields.cause => t.cause,
+            fields.fix => t.fix,
+        );
+        d.add_text(fields.tags, t.id_words);
+        for tag in &a.tags {
+            d.add_text(fields.tags, tag);
+        }
+        for q in &a.questions {
+            d.add_text(fields.questions, q);
+        }
+        for c in &a.error_codes {
+            d.add_text(fields.error_codes, c);
+            // "7000222" finds AADSTS7000222 too.
+            if let Some(num) = c.strip_prefix("AADSTS") {
+                d.add_text(fields.error_codes, num);
+            }
+        }
+        writer.add_document(d)?;
+    }
+    Ok(writer.finalize()?)
+}
+
 impl SearchIndex {
     pub fn build(kb: &KnowledgeBase) -> Result<SearchIndex, SearchError> {
         Self::build_with(kb, Weights::default())
@@ -220,97 +344,13 @@ impl SearchIndex {
 
     /// An index that ranks with other weights (to compare rankings).
     pub fn build_with(kb: &KnowledgeBase, weights: Weights) -> Result<SearchIndex, SearchError> {
-        let mut schema = Schema::builder();
-        let prose = |stored: bool| {
-            let o = TextOptions::default().set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(PROSE)
-                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-            );
-            if stored { o.set_stored() } else { o }
+        let (schema, fields) = schema();
+        // The built-in base read from `prepared/` comes with its index written ahead.
+        let mut index = match kb.prepared.then(|| prepared::open(&schema)).flatten() {
+            Some(index) => index,
+            None => write_index(kb, schema, &fields)?,
         };
-        let codes = TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(CODES)
-                .set_index_option(IndexRecordOption::Basic),
-        );
-        let fields = Fields {
-            id: schema.add_text_field("id", STRING | STORED),
-            title: schema.add_text_field("title", prose(true)),
-            questions: schema.add_text_field("questions", prose(false)),
-            tags: schema.add_text_field("tags", prose(false)),
-            error_codes: schema.add_text_field("error_codes", codes),
-            summary: schema.add_text_field("summary", prose(true)),
-            symptoms: schema.add_text_field("symptoms", prose(true)),
-            cause: schema.add_text_field("cause", prose(true)),
-            fix: schema.add_text_field("fix", prose(true)),
-        };
-        let tokenizers = TokenizerManager::default();
-        tokenizers.register(PROSE, prose_analyzer());
-        tokenizers.register(
-            CODES,
-            TextAnalyzer::builder(RawTokenizer::default())
-                .filter(LowerCaser)
-                .build(),
-        );
-        // One segment, written on this thread: the whole knowledge base is small, and a
-        // multi-threaded writer costs more to start than to fill.
-        let mut writer = Index::builder()
-            .schema(schema.build())
-            .tokenizers(tokenizers)
-            .single_segment_index_writer(
-                RamDirectory::create(),
-                (kb.articles.len() * WRITER_MEMORY_PER_ARTICLE)
-                    .clamp(WRITER_MEMORY_MIN, WRITER_MEMORY_MAX),
-            )?;
-        let mut texts = Vec::with_capacity(kb.articles.len());
-        for a in kb.articles.values() {
-            let summary = a.summary.clone().unwrap_or_default();
-            let symptoms = placeholder::fill(&a.symptoms, None);
-            let cause = placeholder::fill(&a.cause, None);
-            let fix = placeholder::fill(&a.fix.join("\n"), None);
-            // The id's words are searchable too ("secret expired" → sp-secret-expired).
-            let id_words = a.id.as_str().replace('-', " ");
-            let tags = a.tags.join(" ");
-            let questions = a.questions.join("\n");
-            texts.push(
-                [
-                    a.title.as_str(),
-                    &tags,
-                    &id_words,
-                    &questions,
-                    &summary,
-                    &symptoms,
-                    &cause,
-                    &fix,
-                ]
-                .join("\n"),
-            );
-            let mut d = doc!(
-                fields.id => a.id.as_str(),
-                fields.title => a.title.as_str(),
-                fields.summary => summary,
-                fields.symptoms => symptoms,
-                fields.cause => cause,
-                fields.fix => fix,
-            );
-            d.add_text(fields.tags, id_words);
-            for t in &a.tags {
-                d.add_text(fields.tags, t);
-            }
-            for q in &a.questions {
-                d.add_text(fields.questions, q);
-            }
-            for c in &a.error_codes {
-                d.add_text(fields.error_codes, c);
-                // "7000222" finds AADSTS7000222 too.
-                if let Some(num) = c.strip_prefix("AADSTS") {
-                    d.add_text(fields.error_codes, num);
-                }
-            }
-            writer.add_document(d)?;
-        }
-        let index = writer.finalize()?;
+        index.set_tokenizers(tokenizers());
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -327,6 +367,11 @@ impl SearchIndex {
                     .map(|t| (t.clone(), query::term_stems(&mut analyzer, t)))
                     .collect(),
             })
+            .collect();
+        let texts = kb
+            .articles
+            .values()
+            .map(|a| ArticleText::of(a).joined())
             .collect();
         Ok(SearchIndex {
             reader,

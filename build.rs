@@ -78,7 +78,7 @@ fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
     hash
 }
 
-/// The files under `dir` (recursively) whose name ends with `ext`, sorted.
+/// The files under `dir` (recursively) whose name ends with `ext`.
 fn files_under(dir: &Path, ext: &str, out: &mut Vec<std::path::PathBuf>) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
@@ -91,7 +91,6 @@ fn files_under(dir: &Path, ext: &str, out: &mut Vec<std::path::PathBuf>) {
             out.push(path);
         }
     }
-    out.sort();
 }
 
 /// The prepared knowledge base (`prepared/builtin.json`, see `src/kb/prepared.rs`) is
@@ -107,15 +106,19 @@ fn embed_prepared(content_hash: u64) {
     for file in [
         "diagnostics.rs",
         "ids.rs",
+        "placeholder.rs",
         "source.rs",
         "text.rs",
         "workers.rs",
     ] {
         inputs.push(Path::new("src").join(file));
     }
-    for dir in ["src/kb", "src/rules", "src/catalog"] {
+    for dir in ["src/kb", "src/rules", "src/catalog", "src/search"] {
         println!("cargo:rerun-if-changed={dir}");
-        files_under(Path::new(dir), "rs", &mut inputs);
+        let mut files = Vec::new();
+        files_under(Path::new(dir), "rs", &mut files);
+        files.sort();
+        inputs.extend(files);
     }
     for path in &inputs {
         println!("cargo:rerun-if-changed={}", path.display());

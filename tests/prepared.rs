@@ -98,6 +98,9 @@ fn prepared_search_index_is_current() {
 
 #[test]
 fn the_prepared_index_ranks_as_a_freshly_written_one() {
+    if std::env::var("ARMKB_PREPARE").as_deref() == Ok("overwrite") {
+        return; // this binary was built from the files being rewritten
+    }
     let selection = RootSelection::new(false, None, &[]);
     let prepared = KnowledgeBase::load(&selection).kb;
     let parsed = KnowledgeBase::load_sources(&selection).kb;

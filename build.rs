@@ -166,12 +166,7 @@ fn embed_prepared(content_hash: u64) {
 
 fn main() {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a: stable across toolchains
-    let mut feed = |bytes: &[u8]| {
-        for &b in bytes {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
+    let mut feed = |bytes: &[u8]| hash = fnv(hash, bytes);
     let mut articles = 0;
     let mut rules = 0;
     for (dir, ext) in [("kb", "md"), ("rules", "toml")] {

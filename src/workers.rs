@@ -5,6 +5,11 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
+/// The threads to use when not told: one per core.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
 /// Runs `work` on every item on up to `threads` threads (`None`: one per core), each
 /// thread with its own state from `init` (a scanner and its buffers, say). Returns the
 /// results in the order of `items`, whatever order they finished in.
@@ -18,10 +23,7 @@ where
     I: Sync,
     R: Send,
 {
-    let workers = threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
-        .min(items.len())
-        .max(1);
+    let workers = threads.unwrap_or_else(cores).min(items.len()).max(1);
     if workers == 1 {
         let mut state = init();
         return items.iter().map(|item| work(&mut state, item)).collect();
@@ -62,10 +64,7 @@ where
     I: Sync,
     S: Send,
 {
-    let workers = threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
-        .min(items.len())
-        .max(1);
+    let workers = threads.unwrap_or_else(cores).min(items.len()).max(1);
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)

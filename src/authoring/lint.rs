@@ -250,7 +250,7 @@ fn unfilled_placeholders(article: &Article, kb: &KnowledgeBase) -> Vec<Diagnosti
         .rules_for(&article.id)
         .filter_map(|r| r.compiled().ok())
         .flat_map(|c| c.regexes.iter())
-        .flat_map(|re| re.capture_names().flatten().map(str::to_owned))
+        .flat_map(|re| re.capture_names().map(str::to_owned))
         .collect();
     let body = article.body();
     let mut seen = HashSet::new();

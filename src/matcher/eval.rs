@@ -8,7 +8,7 @@ use super::MAX_CAPTURE_CHARS;
 use super::line::display_text;
 use super::scan::{ScanError, Scanner};
 use super::trace::{Outcome, Trace};
-use crate::rules::RuleKind;
+use crate::rules::{RegexMatch, RuleKind};
 use crate::text;
 
 /// A part of a multi-line signature seen on some line.
@@ -21,8 +21,8 @@ pub(super) struct PartHit {
 }
 
 /// What a regex matched, as text, for highlighting (bounded: a display never needs more).
-fn matched_text(caps: &regex::bytes::Captures<'_>) -> String {
-    let m = caps.get(0).map_or(&[][..], |m| m.as_bytes());
+fn matched_text(m: &RegexMatch<'_>) -> String {
+    let m = m.text();
     String::from_utf8_lossy(&m[..m.len().min(4096)]).into_owned()
 }
 
@@ -46,6 +46,7 @@ impl<T: Trace> Scanner<'_, '_, T> {
         let rule = self.engine.rule(index);
         let fail = |d: &crate::diagnostics::Diagnostic| ScanError::Rule(Box::new(d.clone()));
         let trace = &mut self.trace;
+        let scratch = &mut self.regex_scratch;
         let patterns = rule.patterns().len();
         match &rule.kind {
             RuleKind::Patterns(_) => {
@@ -55,23 +56,23 @@ impl<T: Trace> Scanner<'_, '_, T> {
                         continue;
                     }
                     let re = rule.regex(i).map_err(fail)?;
-                    let Some(caps) = captures_if_match(re, text) else {
+                    let Some(caps) = re.captures(scratch, text) else {
                         trace.pattern(i, None);
                         continue;
                     };
-                    trace.pattern(i, Some((re, &caps)));
+                    trace.pattern(i, Some(&caps));
                     let unless = rule.unless_regexes().map_err(fail)?;
-                    if let Some(u) = unless.iter().position(|u| u.is_match(text)) {
+                    if let Some(u) = unless.iter().position(|u| u.is_match(scratch, text)) {
                         trace.veto(u);
                         trace.outcome(Outcome::Vetoed(u));
                         return Ok(false);
                     }
-                    let at = caps.get(0).map_or(0, |m| m.start());
+                    let at = caps.start();
                     let (offset, redact) = (self.line_offset, self.options.redact);
                     out.add_matched(rule, line_no, || {
                         (
                             display_text(text, at, offset, redact),
-                            capture_map(re, &caps, text, redact),
+                            capture_map(&caps, text, redact),
                             matched_text(&caps),
                         )
                     });
@@ -91,7 +92,7 @@ impl<T: Trace> Scanner<'_, '_, T> {
                 let state = self.windows.entry(index).or_default();
                 state.parts.resize(patterns, None);
                 let unless = rule.unless_regexes().map_err(fail)?;
-                if let Some(u) = unless.iter().position(|u| u.is_match(text)) {
+                if let Some(u) = unless.iter().position(|u| u.is_match(scratch, text)) {
                     state.last_veto = Some(line_no);
                     trace.veto(u);
                 }
@@ -102,14 +103,14 @@ impl<T: Trace> Scanner<'_, '_, T> {
                         continue;
                     }
                     let re = rule.regex(i).map_err(fail)?;
-                    let caps = captures_if_match(re, text);
-                    trace.pattern(i, caps.as_ref().map(|c| (re, c)));
+                    let caps = re.captures(scratch, text);
+                    trace.pattern(i, caps.as_ref());
                     if let Some(caps) = caps {
-                        let at = caps.get(0).map_or(0, |m| m.start());
+                        let at = caps.start();
                         state.parts[i] = Some(PartHit {
                             line: line_no,
                             text: display_text(text, at, offset, redact),
-                            captures: capture_map(re, &caps, text, redact),
+                            captures: capture_map(&caps, text, redact),
                             matched: matched_text(&caps),
                         });
                         matched = true;
@@ -154,47 +155,27 @@ impl<T: Trace> Scanner<'_, '_, T> {
     }
 }
 
-/// The captures of `re` on `text`, running `is_match` first: `captures` allocates, and
-/// most candidate lines do not match.
-fn captures_if_match<'t>(
-    re: &regex::bytes::Regex,
-    text: &'t [u8],
-) -> Option<regex::bytes::Captures<'t>> {
-    if re.is_match(text) {
-        re.captures(text)
-    } else {
-        None
-    }
-}
-
 /// The named captures of a match on `line`, each as shown: cleaned, masked where it lies
 /// in a secret of the whole line (or looks like one itself), then cut.
-fn capture_map(
-    re: &regex::bytes::Regex,
-    caps: &regex::bytes::Captures<'_>,
-    line: &[u8],
-    redact: bool,
-) -> BTreeMap<String, String> {
+fn capture_map(caps: &RegexMatch<'_>, line: &[u8], redact: bool) -> BTreeMap<String, String> {
     let mut shown_line: Option<(String, Vec<std::ops::Range<usize>>)> = None;
-    re.capture_names()
-        .flatten()
-        .filter_map(|name| {
-            let m = caps.name(name)?;
-            let mut value = text::printable(m.as_bytes());
+    caps.named()
+        .map(|(name, start, bytes)| {
+            let mut value = text::printable(bytes);
             if redact {
                 let (whole, spans) = shown_line.get_or_insert_with(|| {
                     let whole = text::printable(line);
                     let spans = crate::secrets::secret_spans(&whole);
                     (whole, spans)
                 });
-                let from = text::printable(&line[..m.start()]).len();
+                let from = text::printable(&line[..start]).len();
                 let to = (from + value.len()).min(whole.len());
                 if whole.get(from..to) == Some(value.as_str()) {
                     value = crate::secrets::mask(whole, spans, from..to);
                 }
                 value = crate::secrets::redact(&value).into_owned();
             }
-            Some((name.to_owned(), text::truncate(&value, MAX_CAPTURE_CHARS)))
+            (name.to_owned(), text::truncate(&value, MAX_CAPTURE_CHARS))
         })
         .collect()
 }

@@ -7,7 +7,7 @@
 //! prefilter lets through, and reports those as [`Trace::not_candidate`]; what it finds
 //! is the same.
 
-use regex::bytes::{Captures, Regex};
+use crate::rules::RegexMatch;
 
 /// What the scanner reports while it runs.
 pub trait Trace {
@@ -23,7 +23,7 @@ pub trait Trace {
     fn not_candidate(&mut self) {}
     /// Pattern (or part) `index` of the rule being run was tried on the current line:
     /// `Some` when it matched.
-    fn pattern(&mut self, _index: usize, _matched: Option<(&Regex, &Captures<'_>)>) {}
+    fn pattern(&mut self, _index: usize, _matched: Option<&RegexMatch<'_>>) {}
     /// `unless` pattern `index` matched the current line.
     fn veto(&mut self, _index: usize) {}
     /// What the rule being run concluded on the current line.

@@ -7,13 +7,11 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use regex::bytes::{Captures, Regex};
-
 use crate::kb::KnowledgeBase;
 use crate::matcher::{Engine, FindingSet, Outcome, ScanError, ScanOptions, Trace};
 use crate::render::style;
 use crate::report::Report;
-use crate::rules::{CompiledRule, Rule, RuleKind};
+use crate::rules::{CompiledRule, RegexMatch, RegexScratch, Rule, RuleKind};
 use crate::text;
 
 /// The engine's verdict: the lines on which the rule fired.
@@ -38,10 +36,9 @@ fn shown(bytes: &[u8]) -> String {
     )
 }
 
-fn captures_of(re: &Regex, caps: &Captures<'_>) -> BTreeMap<String, String> {
-    re.capture_names()
-        .flatten()
-        .filter_map(|name| Some((name.to_owned(), shown(caps.name(name)?.as_bytes()))))
+fn captures_of(caps: &RegexMatch<'_>) -> BTreeMap<String, String> {
+    caps.named()
+        .map(|(name, _, bytes)| (name.to_owned(), shown(bytes)))
         .collect()
 }
 
@@ -108,6 +105,8 @@ struct Narrative<'a, W: Write> {
     hidden: Vec<Option<u64>>,
     /// The first write error (a trace cannot fail the scan).
     error: io::Result<()>,
+    /// For trying the rule on lines the prefilter skips.
+    scratch: RegexScratch,
 }
 
 impl<W: Write> Trace for Narrative<'_, W> {
@@ -132,11 +131,8 @@ impl<W: Write> Trace for Narrative<'_, W> {
         self.current.not_candidate = true;
     }
 
-    fn pattern(&mut self, index: usize, matched: Option<(&Regex, &Captures<'_>)>) {
-        let matched = matched.map(|(re, caps)| {
-            let whole = caps.get(0).map_or(&b""[..], |m| m.as_bytes());
-            (shown(whole), captures_of(re, caps))
-        });
+    fn pattern(&mut self, index: usize, matched: Option<&RegexMatch<'_>>) {
+        let matched = matched.map(|caps| (shown(caps.text()), captures_of(caps)));
         self.current.patterns.push((index, matched));
     }
 
@@ -168,6 +164,7 @@ impl<'a, W: Write> Narrative<'a, W> {
             ever: vec![None; parts],
             hidden: vec![None; parts],
             error: Ok(()),
+            scratch: RegexScratch::default(),
         }
     }
 
@@ -344,7 +341,7 @@ impl<'a, W: Write> Narrative<'a, W> {
             .compiled
             .regexes
             .iter()
-            .position(|re| re.is_match(&events.text))
+            .position(|re| re.is_match(&mut self.scratch, &events.text))
         else {
             return Ok(());
         };

@@ -2,6 +2,7 @@
 //! article. Loading validates everything that can be checked without running a regex;
 //! regexes are compiled lazily, on a rule's first candidate line.
 
+mod compiled;
 mod literals;
 mod load;
 pub mod messages;
@@ -13,13 +14,13 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use memchr::memmem;
-use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::Diagnostic;
 use crate::ids::{ArticleId, RuleId};
 use crate::source::SourceSpan;
 
+pub use compiled::{CompiledRegex, RegexMatch, RegexScratch};
 pub use literals::{MIN_LITERAL_LEN, required_clauses, required_literals};
 pub use load::{load_rule_file, load_rule_file_into};
 pub use messages::{Confidence, MessageRef, RuleExtras};
@@ -29,12 +30,6 @@ pub mod budget;
 
 /// A compiled regex may not exceed this many bytes of program (regex's `size_limit`).
 pub const REGEX_SIZE_LIMIT: usize = 4 << 20;
-/// Cache of a regex's lazy DFA (regex's `dfa_size_limit`, 2 MiB by default). Each compiled
-/// regex keeps its own, so with the default a log that wakes every built-in rule peaked at
-/// 45 MiB; with 16 KiB it stays near 31 MiB. Rules run on single candidate lines, where
-/// the small cache is even faster (less to set up); only a multi-megabyte line is scanned
-/// more slowly (about 100 MB/s per regex instead of 1 GB/s).
-pub const REGEX_CACHE_LIMIT: usize = 16 << 10;
 /// Deepest nesting of groups and repetitions a pattern may have.
 pub const REGEX_NEST_LIMIT: u32 = 64;
 /// Lines a multi-line signature may span when `window` is not given.
@@ -124,8 +119,8 @@ pub(crate) struct LazyRule {
     /// Set when the load refused the rule (over a budget): nothing of it may run.
     refused: OnceLock<Box<Diagnostic>>,
     guards: OnceLock<Vec<Guard>>,
-    regexes: OnceLock<Vec<OnceLock<Compiled<Regex>>>>,
-    unless: OnceLock<Result<Vec<Regex>, Box<Diagnostic>>>,
+    regexes: OnceLock<Vec<OnceLock<Compiled<CompiledRegex>>>>,
+    unless: OnceLock<Result<Vec<CompiledRegex>, Box<Diagnostic>>>,
     all: OnceLock<Result<CompiledRule, Box<Diagnostic>>>,
 }
 
@@ -185,8 +180,8 @@ impl Guard {
 #[derive(Debug)]
 pub struct CompiledRule {
     /// `patterns`, or the parts of `all`.
-    pub regexes: Vec<Regex>,
-    pub unless: Vec<Regex>,
+    pub regexes: Vec<CompiledRegex>,
+    pub unless: Vec<CompiledRegex>,
 }
 
 impl Rule {
@@ -226,7 +221,7 @@ impl Rule {
     }
 
     /// Pattern `i`, compiled on first use (thread-safe).
-    pub fn regex(&self, i: usize) -> Result<&Regex, &Diagnostic> {
+    pub fn regex(&self, i: usize) -> Result<&CompiledRegex, &Diagnostic> {
         self.refused()?;
         let slots = self.lazy.regexes.get_or_init(|| {
             std::iter::repeat_with(OnceLock::new)
@@ -240,7 +235,7 @@ impl Rule {
     }
 
     /// The `unless` vetoes, compiled on first use.
-    pub fn unless_regexes(&self) -> Result<&[Regex], &Diagnostic> {
+    pub fn unless_regexes(&self) -> Result<&[CompiledRegex], &Diagnostic> {
         self.refused()?;
         self.lazy
             .unless
@@ -268,18 +263,15 @@ impl Rule {
 }
 
 /// Compiles one pattern under the size and nesting limits.
-pub fn compile_pattern(p: &PatternSource) -> Result<Regex, Box<Diagnostic>> {
-    RegexBuilder::new(&p.regex)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_CACHE_LIMIT)
-        .nest_limit(REGEX_NEST_LIMIT)
-        .build()
+pub fn compile_pattern(p: &PatternSource) -> Result<CompiledRegex, Box<Diagnostic>> {
+    CompiledRegex::new(&p.regex, REGEX_SIZE_LIMIT, REGEX_NEST_LIMIT)
         .map_err(|err| {
-            let message = match err {
-                regex::Error::CompiledTooBig(limit) => format!(
+            let message = match (err.size_limit(), err.syntax_error()) {
+                (Some(limit), _) => format!(
                     "regex is too big: its compiled form exceeds the limit of {limit} bytes"
                 ),
-                other => format!("regex does not compile: {other}"),
+                (None, Some(syntax)) => format!("regex does not compile: {syntax}"),
+                (None, None) => format!("regex does not compile: {err}"),
             };
             Box::new(
                 Diagnostic::error("bad-regex", message)

@@ -3,7 +3,10 @@
 //! buffers, no guards). Lines are what the rules see: `arm_kb::matcher::normalize_line`.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+
+use regex::bytes::Regex;
 
 use arm_kb::kb::KnowledgeBase;
 use arm_kb::matcher::{FindingSet, normalize_line};
@@ -24,6 +27,33 @@ pub fn lines(log: &[u8]) -> Vec<Cow<'_, [u8]>> {
     lines.into_iter().map(normalize_line).collect()
 }
 
+/// A rule's patterns and vetoes compiled with the `regex` crate itself, so the reference
+/// shares none of the engine's regex setup (each compiled once per thread).
+pub struct Compiled {
+    pub regexes: Vec<Regex>,
+    pub unless: Vec<Regex>,
+}
+
+pub fn compiled(rule: &Rule) -> Compiled {
+    thread_local! {
+        static CACHE: RefCell<HashMap<String, Regex>> = RefCell::new(HashMap::new());
+    }
+    let compile = |pattern: &str| {
+        CACHE.with(|cache| {
+            cache
+                .borrow_mut()
+                .entry(pattern.to_owned())
+                .or_insert_with(|| Regex::new(pattern).expect("the rules compile"))
+                .clone()
+        })
+    };
+    rule.compiled().expect("the rules compile in the engine");
+    Compiled {
+        regexes: rule.patterns().iter().map(|p| compile(&p.regex)).collect(),
+        unless: rule.unless.iter().map(|p| compile(&p.regex)).collect(),
+    }
+}
+
 /// Whether a line (lower-cased) may fire `rule`: it holds one of the rule's keywords, when
 /// the rule names them (derived keywords only speed things up: they never decide).
 pub fn keywords_allow(rule: &Rule, lower: &[u8]) -> bool {
@@ -38,7 +68,7 @@ pub fn keywords_allow(rule: &Rule, lower: &[u8]) -> bool {
 /// Whether the single-line `rule` fires on `text` (`lower`: the same, lower-cased): a
 /// keyword allows it, a pattern matches, and no `unless` does.
 pub fn fires(rule: &Rule, text: &[u8], lower: &[u8]) -> bool {
-    let compiled = rule.compiled().expect("the rules compile");
+    let compiled = compiled(rule);
     keywords_allow(rule, lower)
         && compiled.regexes.iter().any(|re| re.is_match(text))
         && !compiled.unless.iter().any(|re| re.is_match(text))
@@ -79,7 +109,7 @@ pub fn reference(kb: &KnowledgeBase, log: &[u8]) -> FindingSet {
         last_veto: Option<u64>,
     }
     let mut windows: HashMap<usize, Window> = HashMap::new();
-    let captures = |re: &regex::bytes::Regex, text: &[u8]| -> BTreeMap<String, String> {
+    let captures = |re: &Regex, text: &[u8]| -> BTreeMap<String, String> {
         let caps = re.captures(text).expect("the regex matched");
         re.capture_names()
             .flatten()
@@ -109,7 +139,7 @@ pub fn reference(kb: &KnowledgeBase, log: &[u8]) -> FindingSet {
             if !keywords_allow(rule, &lower) {
                 continue;
             }
-            let compiled = rule.compiled().expect("generated rules compile");
+            let compiled = compiled(rule);
             let vetoed = compiled.unless.iter().any(|u| u.is_match(text));
             match &rule.kind {
                 RuleKind::Patterns(_) => {

@@ -254,8 +254,8 @@ fn widen_stdin_pipe() {
 }
 
 /// Scans sources in parallel, one source per worker (`threads` workers, default one per
-/// CPU); each source's findings (what was read before an error too) and its error, in
-/// input order.
+/// CPU), or one source with all the threads; each source's findings (what was read
+/// before an error too) and its error, in input order.
 fn scan_sources(
     engine: &Engine<'_>,
     sources: &[Source],
@@ -264,6 +264,13 @@ fn scan_sources(
     progress: Option<&MultiProgress>,
     name_evidence: bool,
 ) -> Vec<(FindingSet, Option<ScanError>)> {
+    let options = ScanOptions {
+        threads: match sources {
+            [_] => threads.unwrap_or_else(workers::cores),
+            _ => 1,
+        },
+        ..options
+    };
     workers::map_in_order(
         sources,
         threads,

@@ -78,7 +78,7 @@ impl AppState {
 
 pub fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<ExitStatus, CommandError> {
     let kb = load_kb(global)?;
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpus = arm_kb::workers::cores();
     let state = Arc::new(AppState::new(kb, cpus)?);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

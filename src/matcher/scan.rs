@@ -292,8 +292,12 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         lowered: &mut Vec<u8>,
         candidates: &mut Vec<Candidate>,
     ) {
-        lowered.clear();
-        lowered.resize(region.len(), 0);
+        // Only grown, never cleared: every byte of the region's share is written below,
+        // and zeroing a megabyte per region would cost a pass of its own.
+        if lowered.len() < region.len() {
+            lowered.resize(region.len(), 0);
+        }
+        let lowered = &mut lowered[..region.len()];
         candidates.clear();
         // A trace sees every line, including those the prefilter would skip.
         let every_line = T::ENABLED || self.engine.has_unfiltered();

@@ -9,6 +9,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 
 use memchr::{memchr, memrchr};
 
@@ -96,7 +98,8 @@ pub struct Scanner<'e, 'kb, T: Trace = NoTrace> {
     pub(super) next_hits: NextHits,
     /// The current region's lines the rules must see.
     pub(super) candidate_lines: Vec<Candidate>,
-    /// Threads that search parts of a region (`options.threads` above one).
+    /// Threads that search parts of a region beside this one (`options.threads` above
+    /// one), started on the first region worth sharing.
     pool: Option<rayon::ThreadPool>,
     /// Bytes of the current line in earlier pieces (an overlong line), so a shown line
     /// says where it starts within the whole line.
@@ -245,36 +248,28 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         }
 
         // Keywords are searched in a lower-cased copy, so the automaton can be
-        // case-sensitive; offsets are the same in both.
+        // case-sensitive; offsets are the same in both. The copy is only grown, never
+        // cleared: each byte of the region's share is written before it is read.
         let mut lowered = std::mem::take(&mut self.lowered);
-        let mut candidates = std::mem::take(&mut self.candidate_lines);
-        self.find_candidates(region, &mut lowered, &mut candidates);
-        let mut line = first_line;
-        let mut counted = 0usize;
-        for &Candidate {
-            start,
-            end,
-            first_hit,
-        } in &candidates
-        {
-            line += count_newlines(&region[counted..start]) as u64;
-            counted = start;
-            let complete = end < region.len() || end_kind != RegionEnd::Piece;
-            self.line_matched = false;
-            self.line_offset = if start == 0 { self.piece_offset } else { 0 };
-            self.check_line(
-                &region[start..end],
-                &lowered[start..end],
-                line,
-                first_hit,
-                out,
-            )?;
-            if with_context && self.line_matched && complete {
-                self.open_context(region, start, end, line);
-            }
+        if lowered.len() < region.len() {
+            lowered.resize(region.len(), 0);
         }
+        let mut candidates = std::mem::take(&mut self.candidate_lines);
+        let mut cursor = LineCursor {
+            line: first_line,
+            counted: 0,
+        };
+        let checked = self.search_and_check(
+            region,
+            &mut lowered[..region.len()],
+            &mut candidates,
+            end_kind,
+            &mut cursor,
+            out,
+        );
         self.lowered = lowered;
         self.candidate_lines = candidates;
+        checked?;
 
         if with_context {
             self.remember_tail(region, first_line, newlines, end_kind);
@@ -283,93 +278,92 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         Ok((newlines, kept))
     }
 
-    /// Fills `lowered` with `region` lower-cased and `candidates` with the lines the rules
-    /// must see. With more than one thread and a region big enough to share, each thread
-    /// takes a part of whole lines.
-    fn find_candidates(
+    /// Lower-cases `region` into `lowered`, finds its candidate lines and runs the rules on
+    /// them in order. With more than one thread and a region big enough to share, the
+    /// region is cut into parts of whole lines that the threads search at once, this one
+    /// among them: it runs the rules on each part as soon as that part and those before
+    /// it are searched, and searches a part itself whenever it would otherwise wait.
+    fn search_and_check(
         &mut self,
         region: &[u8],
-        lowered: &mut Vec<u8>,
+        lowered: &mut [u8],
         candidates: &mut Vec<Candidate>,
-    ) {
-        // Only grown, never cleared: every byte of the region's share is written below,
-        // and zeroing a megabyte per region would cost a pass of its own.
-        if lowered.len() < region.len() {
-            lowered.resize(region.len(), 0);
-        }
-        let lowered = &mut lowered[..region.len()];
-        candidates.clear();
+        end_kind: RegionEnd,
+        cursor: &mut LineCursor,
+        out: &mut FindingSet,
+    ) -> Result<(), ScanError> {
         // A trace sees every line, including those the prefilter would skip.
         let every_line = T::ENABLED || self.engine.has_unfiltered();
         let engine = self.engine;
-        let parts = split_at_lines(region, self.options.threads);
-        if parts.len() <= 1 {
-            lower_into(region, lowered);
-            find_in_part(
-                engine,
-                every_line,
-                region,
-                lowered,
-                0,
-                &mut self.next_hits,
-                candidates,
-            );
-            return;
-        }
-        let mut found: Vec<Vec<Candidate>> = parts.iter().map(|_| Vec::new()).collect();
-        // This thread searches the last part and the pool the others: the pool's threads
-        // stay up between regions (a thread per region would cost more than it saves),
-        // and they are one fewer than the threads asked for, so none waits for a core.
-        let Some(pool) = self.pool(parts.len()) else {
-            lower_into(region, lowered);
-            find_in_part(
-                engine,
-                every_line,
-                region,
-                lowered,
-                0,
-                &mut self.next_hits,
-                candidates,
-            );
-            return;
+        let wanted = match self.options.threads {
+            0 | 1 => 1,
+            threads => threads * PARTS_PER_THREAD,
         };
-        pool.in_place_scope(|scope| {
-            let mut rest: &mut [u8] = lowered;
-            let mut from = 0;
-            for (part_end, found) in parts.iter().zip(found.iter_mut()) {
-                let (own, after) = std::mem::take(&mut rest).split_at_mut(part_end - from);
-                rest = after;
-                let text = &region[from..*part_end];
-                let offset = from;
-                let mut work = move || {
-                    lower_into(text, own);
-                    let mut memo = NextHits::default();
-                    find_in_part(engine, every_line, text, own, offset, &mut memo, found);
-                };
-                if *part_end == region.len() {
-                    work();
-                } else {
-                    scope.spawn(move |_| work());
-                }
-                from = *part_end;
+        let parts = split_at_lines(region, wanted);
+        let pool = match parts.len() {
+            1 => None,
+            _ => self
+                .pool
+                .take()
+                .or_else(|| start_pool(self.options.threads)),
+        };
+        let Some(pool) = pool else {
+            lower_into(region, lowered);
+            candidates.clear();
+            let memo = &mut self.next_hits;
+            find_in_part(engine, every_line, region, lowered, 0, memo, candidates);
+            return self.check_part(region, (0, lowered), candidates, end_kind, cursor, out);
+        };
+        let shared = SharedSearch::new(engine, every_line, region, lowered, &parts);
+        let checked = pool.in_place_scope(|scope| {
+            for _ in 0..pool.current_num_threads() {
+                scope.spawn(|_| while shared.search_next() {});
             }
+            for index in 0..parts.len() {
+                let (part, found) = shared.wait_for(index);
+                self.check_part(region, part, found, end_kind, cursor, out)?;
+            }
+            Ok(())
         });
-        for part in &found {
-            candidates.extend_from_slice(part);
-        }
+        self.pool = Some(pool);
+        checked
     }
 
-    /// The pool that searches all but one of a region's `parts`, started on first use;
-    /// `None` if the system refuses threads (the region is then searched by this one).
-    fn pool(&mut self, parts: usize) -> Option<&rayon::ThreadPool> {
-        if self.pool.is_none() {
-            self.pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(parts - 1)
-                .thread_name(|i| format!("arm-kb-scan-{i}"))
-                .build()
-                .ok();
+    /// Runs the rules on the candidate lines `found` of one part of `region` (`part`: where
+    /// it starts in the region, and its lower-cased text).
+    fn check_part(
+        &mut self,
+        region: &[u8],
+        (from, lowered): (usize, &[u8]),
+        found: &[Candidate],
+        end_kind: RegionEnd,
+        cursor: &mut LineCursor,
+        out: &mut FindingSet,
+    ) -> Result<(), ScanError> {
+        let with_context = self.wants_context();
+        for &Candidate {
+            start,
+            end,
+            first_hit,
+        } in found
+        {
+            cursor.line += count_newlines(&region[cursor.counted..start]) as u64;
+            cursor.counted = start;
+            let complete = end < region.len() || end_kind != RegionEnd::Piece;
+            self.line_matched = false;
+            self.line_offset = if start == 0 { self.piece_offset } else { 0 };
+            self.check_line(
+                &region[start..end],
+                &lowered[start - from..end - from],
+                cursor.line,
+                first_hit,
+                out,
+            )?;
+            if with_context && self.line_matched && complete {
+                self.open_context(region, start, end, cursor.line);
+            }
         }
-        self.pool.as_ref()
+        Ok(())
     }
 
     /// Runs the candidate rules on one line (`first_hit`: where the prefilter found it, if
@@ -448,19 +442,22 @@ pub(super) struct Candidate {
 /// Regions smaller than this are searched by one thread: waking another costs more than
 /// it would save.
 const PARALLEL_REGION_MIN: usize = 128 << 10;
+/// Parts a region is cut into per thread, so that the thread that runs the rules can
+/// start on the first parts while the others are searched, and search some itself.
+const PARTS_PER_THREAD: usize = 4;
 /// The read buffer when a region is searched by several threads. On 1 GiB of pipeline
 /// log with two threads, 256 KiB regions took 5.3 s and 1 MiB ones 4.6 s (one thread:
 /// 5.7 s): each part must be long enough to pay for handing it over.
 const PARALLEL_BUFFER_BYTES: usize = 1 << 20;
 
-/// Where each of up to `threads` parts of `region` ends, every part whole lines of about
+/// Where each of up to `parts` parts of `region` ends, every part whole lines of about
 /// the same size (a region of one long line is one part).
-fn split_at_lines(region: &[u8], threads: usize) -> Vec<usize> {
-    if threads <= 1 || region.len() < PARALLEL_REGION_MIN {
+fn split_at_lines(region: &[u8], parts: usize) -> Vec<usize> {
+    if parts <= 1 || region.len() < PARALLEL_REGION_MIN {
         return vec![region.len()];
     }
-    let step = region.len().div_ceil(threads);
-    let mut ends = Vec::with_capacity(threads);
+    let step = region.len().div_ceil(parts);
+    let mut ends = Vec::with_capacity(parts);
     let mut from = 0;
     while from < region.len() {
         let target = (from + step).min(region.len());
@@ -472,6 +469,127 @@ fn split_at_lines(region: &[u8], threads: usize) -> Vec<usize> {
         from = end;
     }
     ends
+}
+
+/// Where the rules are in a region: the line number of the byte `counted`.
+struct LineCursor {
+    line: u64,
+    counted: usize,
+}
+
+/// The threads beside the scanning one: one fewer than asked for, so none waits for a
+/// core. `None` if the system refuses threads (the region is then searched by one).
+fn start_pool(threads: usize) -> Option<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.saturating_sub(1).max(1))
+        .thread_name(|i| format!("arm-kb-scan-{i}"))
+        .build()
+        .ok()
+}
+
+/// The parts of one region while threads search them: each part is taken once, by
+/// whichever thread comes first, and its lower-cased text and candidate lines are then
+/// read by the thread that runs the rules.
+struct SharedSearch<'r, 'e, 'kb> {
+    engine: &'e Engine<'kb>,
+    every_line: bool,
+    region: &'r [u8],
+    parts: Vec<Part<'r>>,
+    next: AtomicUsize,
+    /// Signalled whenever a part is done.
+    done: (Mutex<()>, Condvar),
+}
+
+struct Part<'r> {
+    from: usize,
+    to: usize,
+    /// Where its lower-cased text goes, until a thread takes it.
+    lowered: Mutex<Option<&'r mut [u8]>>,
+    /// Its lower-cased text and candidate lines, once searched.
+    found: OnceLock<(&'r [u8], Vec<Candidate>)>,
+}
+
+impl<'r, 'e, 'kb> SharedSearch<'r, 'e, 'kb> {
+    fn new(
+        engine: &'e Engine<'kb>,
+        every_line: bool,
+        region: &'r [u8],
+        mut lowered: &'r mut [u8],
+        ends: &[usize],
+    ) -> Self {
+        let mut from = 0;
+        let parts = ends
+            .iter()
+            .map(|&to| {
+                let (own, rest) = std::mem::take(&mut lowered).split_at_mut(to - from);
+                lowered = rest;
+                let part = Part {
+                    from,
+                    to,
+                    lowered: Mutex::new(Some(own)),
+                    found: OnceLock::new(),
+                };
+                from = to;
+                part
+            })
+            .collect();
+        SharedSearch {
+            engine,
+            every_line,
+            region,
+            parts,
+            next: AtomicUsize::new(0),
+            done: (Mutex::new(()), Condvar::new()),
+        }
+    }
+
+    /// Searches the next part nobody has taken; false when none is left.
+    fn search_next(&self) -> bool {
+        let index = self.next.fetch_add(1, Ordering::Relaxed);
+        let Some(part) = self.parts.get(index) else {
+            return false;
+        };
+        let own = part
+            .lowered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(own) = own {
+            let text = &self.region[part.from..part.to];
+            lower_into(text, own);
+            let mut found = Vec::new();
+            let mut memo = NextHits::default();
+            let (engine, every_line) = (self.engine, self.every_line);
+            find_in_part(
+                engine, every_line, text, own, part.from, &mut memo, &mut found,
+            );
+            let _ = part.found.set((own, found));
+        }
+        let _signal = self.done.0.lock().unwrap_or_else(PoisonError::into_inner);
+        self.done.1.notify_all();
+        true
+    }
+
+    /// Part `index` once searched (where it starts, its lower-cased text) and its
+    /// candidate lines; searches other parts while waiting, if any are left.
+    fn wait_for(&self, index: usize) -> ((usize, &'r [u8]), &[Candidate]) {
+        let part = &self.parts[index];
+        loop {
+            if let Some((lowered, found)) = part.found.get() {
+                return ((part.from, *lowered), found);
+            }
+            if !self.search_next() {
+                let mut signal = self.done.0.lock().unwrap_or_else(PoisonError::into_inner);
+                while part.found.get().is_none() {
+                    signal = self
+                        .done
+                        .1
+                        .wait(signal)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+            }
+        }
+    }
 }
 
 /// `text` lower-cased (ASCII) into `out`, of the same length: one vectorised pass.

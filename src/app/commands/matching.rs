@@ -264,16 +264,18 @@ fn scan_sources(
     progress: Option<&MultiProgress>,
     name_evidence: bool,
 ) -> Vec<(FindingSet, Option<ScanError>)> {
+    // The CPU count is read once (it reads cgroup files), for both uses.
+    let threads = threads.unwrap_or_else(workers::cores);
     let options = ScanOptions {
         threads: match sources {
-            [_] => threads.unwrap_or_else(workers::cores),
+            [_] => threads,
             _ => 1,
         },
         ..options
     };
     workers::map_in_order(
         sources,
-        threads,
+        Some(threads),
         || engine.scanner(options),
         |scanner, source| {
             let name = name_evidence.then(|| Arc::clone(source.name()));

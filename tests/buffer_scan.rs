@@ -94,10 +94,10 @@ fn scanned(
 }
 
 #[test]
-fn about_a_thousand_rules_scan_with_the_automaton_and_agree_with_the_reference() {
+fn about_a_thousand_rules_scan_with_the_lanes_and_agree_with_the_reference() {
     let kb = knowledge_base();
     let engine = Engine::new(&kb, false);
-    assert_eq!(engine.buffer_search_kind(), "automaton");
+    assert_eq!(engine.buffer_search_kind(), "lanes");
     let log = log();
     // The reference's fired lines, counted by article (one line is one piece of evidence).
     let mut want: BTreeMap<String, BTreeMap<u64, ()>> = BTreeMap::new();

@@ -5,9 +5,9 @@
 //! and SIMD-capable). One aho-corasick automaton holds the first 16 bytes of every keyword;
 //! it lists the keywords of a candidate line, where each hit is confirmed against the whole
 //! keyword. The buffer scan that finds candidate lines uses whichever is fastest for the
-//! set (see `BufferSearch`): up to four Teddy (SIMD) searchers over groups of the
-//! prefixes, the automaton itself, or a small DFA over shorter prefixes for very large
-//! sets. These are the only structures built eagerly. The scanner removes ANSI escapes
+//! set (see `BufferSearch`): Teddy (SIMD) for a few prefixes, else a DFA over the scan
+//! set's prefixes (over shorter ones for very large sets) walked over eight stretches of
+//! the buffer at once (see `lanes`). These are the only structures built eagerly. The scanner removes ANSI escapes
 //! before searching, so a colour code cannot split a keyword; only the rules whose keywords
 //! are on a candidate line run their regexes, compiled on first use. Rules without keywords
 //! share one `RegexSet`, run only on lines that no keyword rule explained.
@@ -15,6 +15,7 @@
 mod context;
 mod eval;
 mod findings;
+mod lanes;
 pub mod line;
 mod prefilter;
 mod scan;
@@ -151,14 +152,15 @@ impl<'kb> Engine<'kb> {
         &self.kb.rules[index as usize]
     }
 
-    /// Which buffer scan the prefilter uses: `teddy`, `automaton` or `short-prefixes`
+    /// Which buffer scan the prefilter uses: `teddy`, `lanes`, `short-prefixes` or `none`
     /// (for tests that must reach each one).
     #[doc(hidden)]
     pub fn buffer_search_kind(&self) -> &'static str {
         match self.prefilter.scan_search().buffer_search {
-            prefilter::BufferSearch::Teddy(_) => "teddy",
-            prefilter::BufferSearch::Automaton(_) => "automaton",
-            prefilter::BufferSearch::ShortPrefixes(_) => "short-prefixes",
+            Some(prefilter::BufferSearch::Teddy(_)) => "teddy",
+            Some(prefilter::BufferSearch::Lanes(_)) => "lanes",
+            Some(prefilter::BufferSearch::ShortPrefixes(_)) => "short-prefixes",
+            None => "none",
         }
     }
 
@@ -204,7 +206,6 @@ impl<'kb> Engine<'kb> {
 
 #[cfg(test)]
 mod tests {
-    use super::prefilter::BufferSearch;
     use super::*;
     use crate::kb::test_kb;
 
@@ -243,19 +244,34 @@ mod tests {
     }
 
     #[test]
-    fn teddy_groups_each_find_their_keywords() {
-        // 150 distinct prefixes: three Teddy groups of sorted prefixes.
+    fn the_lanes_find_each_line_with_a_keyword() {
+        // 150 distinct prefixes: the DFA in lanes. The log is long enough for eight
+        // stretches, with hits on the first and last lines and across the stretches.
         let keywords: Vec<String> = (0..150).map(|i| format!("code{i:03}x failed")).collect();
         let kb = test_kb(&rules(&keywords));
         let engine = Engine::new(&kb, false);
-        assert!(
-            matches!(&engine.prefilter.scan_search().buffer_search, BufferSearch::Teddy(g) if g.len() == 3)
-        );
-        let log =
-            "nothing\nCODE149X FAILED and code000x failed\ncode075x faile\nok code075x failed\n";
-        let (lines, rules) = fired(&kb, log);
-        assert_eq!(lines, [hit(2, 0), hit(4, 75)]);
-        assert_eq!(rules, ["r0", "r149", "r75"]);
+        assert_eq!(engine.buffer_search_kind(), "lanes");
+        let mut log = String::from("CODE149X FAILED and code000x failed\n");
+        let mut want = vec![hit(1, 0)];
+        for i in 2..=40_000u64 {
+            if i % 997 == 0 {
+                log.push_str(&format!("ok code{:03}x failed\n", i % 150));
+                want.push(hit(i, (i % 150) as usize));
+            } else {
+                log.push_str("nothing here, code075x faile\n");
+            }
+        }
+        log.push_str("last code075x failed");
+        want.push(hit(40_001, 75));
+        let (lines, rules) = fired(&kb, &log);
+        // Evidence is capped per finding; the lines it keeps are the first ones.
+        assert_eq!(lines, want[..lines.len()]);
+        assert!(rules.contains(&"r149".to_owned()) && rules.contains(&"r75".to_owned()));
+        let total = Engine::new(&kb, false)
+            .scan_bytes(None, log.as_bytes())
+            .unwrap();
+        let report = crate::report::Report::build(total, &kb);
+        assert_eq!(report.findings[0].evidence_total, want.len() as u64);
     }
 
     #[test]
@@ -267,9 +283,7 @@ mod tests {
             .to_vec();
         let kb = test_kb(&rules(&keywords));
         let engine = Engine::new(&kb, false);
-        assert!(
-            matches!(&engine.prefilter.scan_search().buffer_search, BufferSearch::Teddy(g) if g.len() == 1)
-        );
+        assert_eq!(engine.buffer_search_kind(), "teddy");
         let log = "ok\nx: autenticación fallida\nnaïve line\n认证失败\nDeployment failed\n";
         let (lines, rules) = fired(&kb, log);
         assert_eq!(lines, [hit(2, 1), hit(4, 2), hit(5, 0)]);
@@ -296,10 +310,7 @@ mod tests {
             .collect();
         let kb = test_kb(&rules(&keywords));
         let engine = Engine::new(&kb, false);
-        assert!(matches!(
-            engine.prefilter.scan_search().buffer_search,
-            BufferSearch::ShortPrefixes(_)
-        ));
+        assert_eq!(engine.buffer_search_kind(), "short-prefixes");
         let log = "alphabet00000 fail\nx BRAVOING00001 FAILED y\ndeltoids05999 failed\nalphabet06000 failed\ncharlies00002 failed\n";
         let (lines, rules) = fired(&kb, log);
         assert_eq!(lines, [hit(2, 1), hit(3, 5999), hit(5, 2)]);
@@ -308,17 +319,14 @@ mod tests {
 
     #[test]
     fn a_keyword_starting_before_one_that_ends_first_is_found() {
-        // Over 256 prefixes: the automaton scans, and reports the earliest-ending match
+        // Over 256 prefixes: the lanes scan, and report the earliest-ending match
         // (`identity` ends before `managedidentityc` does, though it starts later).
         let mut keywords: Vec<String> = (0..300).map(|i| format!("filler{i:03}word")).collect();
         keywords.push("managedidentitycredential".to_owned());
         keywords.push("identity".to_owned());
         let kb = test_kb(&rules(&keywords));
         let engine = Engine::new(&kb, false);
-        assert!(matches!(
-            engine.prefilter.scan_search().buffer_search,
-            BufferSearch::Automaton(_)
-        ));
+        assert_eq!(engine.buffer_search_kind(), "lanes");
         let log = "x\nError: ManagedIdentityCredential - no credential\n";
         let (lines, rules) = fired(&kb, log);
         assert_eq!(lines, [hit(2, 300)]);

@@ -13,6 +13,8 @@ use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
 
+use super::lanes::LaneDfa;
+
 /// Up to this many bytes of keyword prefixes the automaton is a DFA, about twice as fast to
 /// search as the contiguous NFA used above it. The DFA takes about 80 bytes per prefix byte
 /// (1,000 generated rules: 11 KB of prefixes, 1.2 MiB; 10,000: 91 KB, 7 MiB), so this bound
@@ -23,13 +25,11 @@ const DFA_MAX_KEYWORD_BYTES: usize = 72 << 10;
 const SCAN_DFA_MAX_BYTES: usize = 8 << 10;
 /// Shorter scan prefixes would make too many lines candidates.
 const SCAN_PREFIX_MIN: usize = 6;
-/// Teddy (aho-corasick's SIMD searcher) takes at most this many patterns.
-const TEDDY_GROUP_MAX: usize = 64;
-/// Up to this many groups of prefixes the buffers are searched with one Teddy searcher per
-/// group rather than with the automaton. Measured on 100 MB of pipeline log with the
-/// built-in rules' 203 prefixes: the DFA 143 ms, four Teddy groups of sorted prefixes
-/// 73 ms in all (one group of 16: 6 ms; of 64: 21 ms).
-const TEDDY_GROUPS_MAX: usize = 4;
+/// Up to this many prefixes the buffers are searched with Teddy (aho-corasick's SIMD
+/// searcher) rather than the DFA in lanes. Measured on 100 MB of pipeline log with samples
+/// of the built-in prefixes: 8 prefixes, Teddy 28 ms and lanes 72 ms; 16: 36 and 116 ms;
+/// 32: 115 and 88 ms; 64: 161 and 71 ms.
+const TEDDY_PATTERNS_MAX: usize = 16;
 
 /// Buffers shorter than this are searched with the automaton over every keyword, until a
 /// longer one has made the scan's own searcher worth building.
@@ -43,44 +43,33 @@ const KEYWORD_PREFIX_BYTES: usize = 16;
 
 /// How buffers are searched for keyword prefixes.
 pub(super) enum BufferSearch {
-    /// An automaton over the scan set's prefixes; `None` when that is every keyword, and
-    /// the engine's automaton serves.
-    Automaton(Option<AhoCorasick>),
-    /// SIMD searchers over groups of the sorted prefixes (similar prefixes share a group,
-    /// which keeps Teddy's buckets selective).
-    Teddy(Vec<aho_corasick::packed::Searcher>),
-    /// A small DFA over shorter prefixes, for large keyword sets whose full automaton is a
-    /// slow NFA or a DFA too big for the cache: more lines are candidates, but each is then
-    /// checked with the engine's automaton, and the buffer scan runs at DFA speed.
-    ShortPrefixes(AhoCorasick),
+    /// A SIMD searcher over a few prefixes.
+    Teddy(aho_corasick::packed::Searcher),
+    /// A DFA over the scan set's prefixes, walked over several stretches of lines at once.
+    Lanes(LaneDfa),
+    /// The same over shorter prefixes, for large keyword sets whose DFA would be too big
+    /// for the cache: more lines are candidates, but each is then checked with the
+    /// engine's automaton, and the buffer scan runs at the small DFA's speed.
+    ShortPrefixes(LaneDfa),
 }
 
 impl BufferSearch {
-    /// Teddy searchers for `prefixes`, if there are few enough and the CPU has the SIMD.
+    /// A Teddy searcher for `prefixes`, if there are few enough and the CPU has the SIMD.
     fn teddy(prefixes: &[&[u8]]) -> Option<BufferSearch> {
-        let groups = prefixes.len().div_ceil(TEDDY_GROUP_MAX);
-        if prefixes.is_empty() || groups > TEDDY_GROUPS_MAX {
+        if prefixes.is_empty() || prefixes.len() > TEDDY_PATTERNS_MAX {
             return None;
         }
-        let mut sorted = prefixes.to_vec();
-        sorted.sort_unstable();
-        sorted
-            .chunks(prefixes.len().div_ceil(groups))
-            .map(|group| {
-                aho_corasick::packed::Config::new()
-                    .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
-                    .builder()
-                    .extend(group)
-                    .build()
-            })
-            .collect::<Option<Vec<_>>>()
+        aho_corasick::packed::Config::new()
+            .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(prefixes)
+            .build()
             .map(BufferSearch::Teddy)
     }
 
     /// A DFA over the keywords cut to the longest length (at least `SCAN_PREFIX_MIN`) whose
-    /// distinct prefixes fit in `SCAN_DFA_MAX_BYTES`; None when the engine's automaton
-    /// (over `prefix_bytes` of prefixes) is a DFA itself, which then scans faster (1,000
-    /// generated rules: 1.84 s per GiB, against 1.97 s with short prefixes).
+    /// distinct prefixes fit in `SCAN_DFA_MAX_BYTES`; None when the DFA over the whole
+    /// prefixes (`prefix_bytes` of them) is small enough to be searched itself.
     fn short_prefixes(keywords: &[&[u8]], prefix_bytes: usize) -> Option<BufferSearch> {
         if prefix_bytes <= DFA_MAX_KEYWORD_BYTES {
             return None;
@@ -113,12 +102,7 @@ impl BufferSearch {
             .find(|&cap| bytes_at(cap) <= SCAN_DFA_MAX_BYTES)?;
         let mut prefixes: Vec<&[u8]> = sorted.iter().map(|k| &k[..k.len().min(cap)]).collect();
         prefixes.dedup();
-        AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&prefixes)
-            .ok()
-            .map(BufferSearch::ShortPrefixes)
+        LaneDfa::new(&prefixes).map(BufferSearch::ShortPrefixes)
     }
 }
 
@@ -191,8 +175,9 @@ pub(super) struct Prefilter<'kb> {
 }
 
 pub(super) struct ScanSearch {
-    /// How the scanner finds the next keyword of the scan set in a lower-cased buffer.
-    pub(super) buffer_search: BufferSearch,
+    /// How the scanner finds the next keyword of the scan set in a lower-cased buffer
+    /// (None: the scan set has no ASCII keyword).
+    pub(super) buffer_search: Option<BufferSearch>,
     /// Some keyword of the scan set has a non-ASCII byte or a space: lines with a
     /// non-ASCII byte are candidates.
     non_ascii: bool,
@@ -247,12 +232,9 @@ impl<'kb> Prefilter<'kb> {
         scan_prefixes.sort_unstable();
         scan_prefixes.dedup();
         let prefix_bytes: usize = scan_prefixes.iter().map(|p| p.len()).sum();
-        let every_keyword = scan_prefixes.len() == self.prefixes.len();
         let buffer_search = BufferSearch::teddy(&scan_prefixes)
             .or_else(|| BufferSearch::short_prefixes(&ascii, prefix_bytes))
-            .unwrap_or_else(|| {
-                BufferSearch::Automaton((!every_keyword).then(|| automaton(&scan_prefixes)))
-            });
+            .or_else(|| LaneDfa::new(&scan_prefixes).map(BufferSearch::Lanes));
         ScanSearch {
             buffer_search,
             non_ascii,
@@ -283,8 +265,8 @@ impl<'kb> Prefilter<'kb> {
     /// Where the line of the next keyword at or after `pos` in `lowered` (a lower-cased
     /// buffer) holds a keyword of the scan set or a non-ASCII byte, or `usize::MAX`. The
     /// position is on that line, not necessarily where a keyword starts: the scanner lists
-    /// the line's keywords from its start. `memo` keeps each searcher's next hit between
-    /// calls on the same buffer (clear it for a new buffer).
+    /// the line's keywords from its start. `memo` keeps the searchers' hits between calls
+    /// on the same buffer, whose `pos` must not go back (clear it for a new buffer).
     pub(super) fn next_hit(&self, lowered: &[u8], pos: usize, memo: &mut NextHits) -> usize {
         let span = || Input::new(lowered).span(pos..lowered.len());
         if lowered.len() < SCAN_SEARCH_MIN && self.scan.get().is_none() {
@@ -302,31 +284,25 @@ impl<'kb> Prefilter<'kb> {
             };
         }
         let searchers = self.scan_search();
-        // Both automata report the match that ends first, which is on the first line that
-        // has a match.
         let keyword = match &searchers.buffer_search {
-            BufferSearch::Automaton(own) => own
-                .as_ref()
-                .unwrap_or_else(|| self.automaton())
-                .find(span())
+            // Teddy reports the leftmost match, which is on the first line with one.
+            Some(BufferSearch::Teddy(teddy)) => teddy
+                .find_in(lowered, aho_corasick::Span::from(pos..lowered.len()))
                 .map_or(usize::MAX, |m| m.start()),
-            BufferSearch::ShortPrefixes(dfa) => dfa.find(span()).map_or(usize::MAX, |m| m.start()),
-            BufferSearch::Teddy(searchers) => {
-                memo.groups.resize(searchers.len(), None);
-                let mut first = usize::MAX;
-                for (searcher, next) in searchers.iter().zip(memo.groups.iter_mut()) {
-                    if next.is_none_or(|at| at < pos) {
-                        let span = aho_corasick::Span::from(pos..lowered.len());
-                        *next = Some(
-                            searcher
-                                .find_in(lowered, span)
-                                .map_or(usize::MAX, |m| m.start()),
-                        );
-                    }
-                    first = first.min(next.unwrap_or(usize::MAX));
+            // The lanes find every line's hit at once, on the first call for the buffer.
+            Some(BufferSearch::Lanes(dfa) | BufferSearch::ShortPrefixes(dfa)) => {
+                if !memo.lines_searched {
+                    dfa.line_hits(lowered, pos, &mut memo.line_hits);
+                    memo.lines_searched = true;
                 }
-                first
+                let rest = &memo.line_hits[memo.next_line_hit..];
+                memo.next_line_hit += rest.partition_point(|&at| at < pos);
+                memo.line_hits
+                    .get(memo.next_line_hit)
+                    .copied()
+                    .unwrap_or(usize::MAX)
             }
+            None => usize::MAX,
         };
         if !searchers.non_ascii {
             return keyword;
@@ -396,16 +372,21 @@ impl<'kb> Prefilter<'kb> {
 /// A no-break space in UTF-8.
 const NBSP: &[u8] = "\u{a0}".as_bytes();
 
-/// The next searchers' hits in one buffer, kept between calls.
+/// The searchers' hits in one buffer, kept between calls.
 #[derive(Default)]
 pub(super) struct NextHits {
-    groups: Vec<Option<usize>>,
+    /// The lanes' hits (one per line), once searched, and the first not yet passed.
+    line_hits: Vec<usize>,
+    lines_searched: bool,
+    next_line_hit: usize,
     non_ascii: Option<usize>,
 }
 
 impl NextHits {
     pub(super) fn clear(&mut self) {
-        self.groups.clear();
+        self.line_hits.clear();
+        self.lines_searched = false;
+        self.next_line_hit = 0;
         self.non_ascii = None;
     }
 }

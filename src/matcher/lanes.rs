@@ -14,6 +14,8 @@ const LANES: usize = 8;
 const LANES_MIN_BYTES: usize = 16 << 10;
 /// A stretch shorter than this is not cut in two.
 const STRETCH_MIN_BYTES: usize = 512;
+/// What a stretch with nothing left walks, a block at a time.
+static NEWLINES: [u8; 4096] = [b'\n'; 4096];
 
 /// A DFA over keyword prefixes (none holds a newline) and its start state.
 pub(super) struct LaneDfa {
@@ -59,6 +61,7 @@ impl LaneDfa {
         let from = from.min(text.len());
         let first = out.len();
         // Stretch `k` is [pos[k], ends[k]); each starts where a line does, but the first.
+        // The first holds everything, then each takes half of the longest.
         let mut pos = [text.len(); K];
         let mut ends = [text.len(); K];
         pos[0] = from;
@@ -68,25 +71,36 @@ impl LaneDfa {
         }
         let mut state = [self.start; K];
         loop {
-            // Walk every stretch in step until one matches or the shortest one ends.
-            let steps = (0..K).map(|k| ends[k] - pos[k]).min().unwrap_or(0);
-            if steps == 0 {
-                // An ended stretch takes the second half of the longest one left, so
-                // the walks stay in step to the end; when none is worth cutting, the
-                // rest is walked one stretch at a time.
-                for k in 0..K {
-                    if pos[k] == ends[k] {
-                        state[k] = self.start;
-                        self.share(text, &mut pos, &mut ends, k);
-                    }
+            // An ended stretch takes the second half of the longest one left.
+            for k in 0..K {
+                if pos[k] == ends[k] {
+                    state[k] = self.start;
+                    self.share(text, &mut pos, &mut ends, k);
                 }
-                if (0..K).all(|k| pos[k] < ends[k]) {
-                    continue;
+            }
+            // Walk every stretch in step until one matches or the shortest ends; a
+            // stretch with nothing left walks newlines, which keep it in the start state,
+            // so the others stay in step to the end (one walk alone would wait on every
+            // load again).
+            let mut steps = usize::MAX;
+            let mut idle = false;
+            for k in 0..K {
+                match ends[k] - pos[k] {
+                    0 => idle = true,
+                    left => steps = steps.min(left),
                 }
+            }
+            if steps == usize::MAX {
                 break;
             }
+            if idle {
+                steps = steps.min(NEWLINES.len());
+            }
             // Slices of exactly `steps` bytes, so indexing them needs no bounds checks.
-            let bytes: [&[u8]; K] = std::array::from_fn(|k| &text[pos[k]..][..steps]);
+            let bytes: [&[u8]; K] = std::array::from_fn(|k| match pos[k] < ends[k] {
+                true => &text[pos[k]..][..steps],
+                false => &NEWLINES[..steps],
+            });
             let mut matched = false;
             let mut i = 0;
             while i < steps && !matched {
@@ -97,17 +111,10 @@ impl LaneDfa {
                 i += 1;
             }
             for k in 0..K {
-                pos[k] += i;
-                if self.dfa.is_match(state[k]) {
-                    pos[k] = self.hit(text, pos[k], ends[k], state[k], out);
-                    state[k] = self.start;
+                if pos[k] == ends[k] {
+                    continue;
                 }
-            }
-        }
-        for k in 0..K {
-            while pos[k] < ends[k] {
-                state[k] = self.dfa.next_state(Anchored::No, state[k], text[pos[k]]);
-                pos[k] += 1;
+                pos[k] += i;
                 if self.dfa.is_match(state[k]) {
                     pos[k] = self.hit(text, pos[k], ends[k], state[k], out);
                     state[k] = self.start;

@@ -109,7 +109,7 @@ impl<T: Trace> Scanner<'_, '_, T> {
         }
         if T::ENABLED || self.engine.has_unfiltered() {
             self.line_matched = false;
-            self.check_line(b"", b"", line, None, out)?;
+            self.check_line(b"", b"", line, Default::default(), out)?;
             if with_context && self.line_matched {
                 self.open_context(&[], 0, 0, line);
             }

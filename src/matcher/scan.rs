@@ -97,7 +97,7 @@ pub struct Scanner<'e, 'kb, T: Trace = NoTrace> {
     /// The engine's per-group search state for the current region.
     pub(super) next_hits: NextHits,
     /// The current region's lines the rules must see.
-    pub(super) candidate_lines: Vec<Candidate>,
+    pub(super) candidate_lines: CandidateLines,
     /// Threads that search parts of a region beside this one (`options.threads` above
     /// one), started on the first region worth sharing.
     pool: Option<rayon::ThreadPool>,
@@ -123,7 +123,7 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
             tail: VecDeque::new(),
             lowered: Vec::new(),
             next_hits: Default::default(),
-            candidate_lines: Vec::new(),
+            candidate_lines: CandidateLines::default(),
             pool: None,
             piece_offset: 0,
             line_offset: 0,
@@ -241,7 +241,6 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
             self.empty_last_line(first_line, out)?;
             return Ok((0, kept));
         }
-        let newlines = count_newlines(region) as u64;
         let with_context = self.wants_context();
         if with_context && end_kind != RegionEnd::Piece {
             self.fill_pending_after(region, first_line);
@@ -255,10 +254,7 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
             lowered.resize(region.len(), 0);
         }
         let mut candidates = std::mem::take(&mut self.candidate_lines);
-        let mut cursor = LineCursor {
-            line: first_line,
-            counted: 0,
-        };
+        let mut cursor = first_line;
         let checked = self.search_and_check(
             region,
             &mut lowered[..region.len()],
@@ -270,6 +266,7 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         self.lowered = lowered;
         self.candidate_lines = candidates;
         checked?;
+        let newlines = cursor - first_line;
 
         if with_context {
             self.remember_tail(region, first_line, newlines, end_kind);
@@ -279,7 +276,7 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
     }
 
     /// Lower-cases `region` into `lowered`, finds its candidate lines and runs the rules on
-    /// them in order. With more than one thread and a region big enough to share, the
+    /// them in order; `line` goes from the region's first line number to the one after it. With more than one thread and a region big enough to share, the
     /// region is cut into parts of whole lines that the threads search at once, this one
     /// among them: it runs the rules on each part as soon as that part and those before
     /// it are searched, and searches a part itself whenever it would otherwise wait.
@@ -287,9 +284,9 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         &mut self,
         region: &[u8],
         lowered: &mut [u8],
-        candidates: &mut Vec<Candidate>,
+        candidates: &mut CandidateLines,
         end_kind: RegionEnd,
-        cursor: &mut LineCursor,
+        line: &mut u64,
         out: &mut FindingSet,
     ) -> Result<(), ScanError> {
         // A trace sees every line, including those the prefilter would skip.
@@ -309,10 +306,9 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         };
         let Some(pool) = pool else {
             lower_into(region, lowered);
-            candidates.clear();
             let memo = &mut self.next_hits;
             find_in_part(engine, every_line, region, lowered, 0, memo, candidates);
-            return self.check_part(region, (0, lowered), candidates, end_kind, cursor, out);
+            return self.check_part(region, (0, lowered), candidates, end_kind, line, out);
         };
         let shared = SharedSearch::new(engine, every_line, region, lowered, &parts);
         let checked = pool.in_place_scope(|scope| {
@@ -321,7 +317,7 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
             }
             for index in 0..parts.len() {
                 let (part, found) = shared.wait_for(index);
-                self.check_part(region, part, found, end_kind, cursor, out)?;
+                self.check_part(region, part, found, end_kind, line, out)?;
             }
             Ok(())
         });
@@ -330,74 +326,61 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
     }
 
     /// Runs the rules on the candidate lines `found` of one part of `region` (`part`: where
-    /// it starts in the region, and its lower-cased text).
+    /// it starts in the region, and its lower-cased text); `line` is the number of the
+    /// part's first line, then of the next part's.
     fn check_part(
         &mut self,
         region: &[u8],
         (from, lowered): (usize, &[u8]),
-        found: &[Candidate],
+        found: &CandidateLines,
         end_kind: RegionEnd,
-        cursor: &mut LineCursor,
+        line: &mut u64,
         out: &mut FindingSet,
     ) -> Result<(), ScanError> {
         let with_context = self.wants_context();
-        for &Candidate {
-            start,
-            end,
-            first_hit,
-        } in found
-        {
-            cursor.line += count_newlines(&region[cursor.counted..start]) as u64;
-            cursor.counted = start;
+        for candidate in &found.lines {
+            let (start, end) = (candidate.start, candidate.end);
+            let line_no = *line + candidate.line_in_part;
             let complete = end < region.len() || end_kind != RegionEnd::Piece;
             self.line_matched = false;
             self.line_offset = if start == 0 { self.piece_offset } else { 0 };
             self.check_line(
                 &region[start..end],
                 &lowered[start - from..end - from],
-                cursor.line,
-                first_hit,
+                line_no,
+                found.listed(candidate),
                 out,
             )?;
             if with_context && self.line_matched && complete {
-                self.open_context(region, start, end, cursor.line);
+                self.open_context(region, start, end, line_no);
             }
         }
+        *line += found.newlines;
         Ok(())
     }
 
-    /// Runs the candidate rules on one line (`first_hit`: where the prefilter found it, if
-    /// it did), then the keyword-less rules if no candidate rule explained it. `lowered` is
-    /// the same line lower-cased, where keywords are searched.
+    /// Runs the candidate rules on one line (`listed`: what the prefilter found on it),
+    /// then the keyword-less rules if no candidate rule explained it. `lowered` is the same
+    /// line lower-cased, for the rules' guards.
     pub(super) fn check_line(
         &mut self,
         raw: &[u8],
         lowered: &[u8],
         line_no: u64,
-        first_hit: Option<usize>,
+        listed: Listed<'_>,
         out: &mut FindingSet,
     ) -> Result<(), ScanError> {
         let engine = self.engine;
         let text = line::trim_cr(raw);
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
-        let mut error_line = false;
+        candidates.extend_from_slice(listed.rules);
+        let error_line = listed.error_line;
         if T::ENABLED {
             self.trace.line(line_no, text);
-        }
-        if let Some(first) = first_hit {
-            let trace = &mut self.trace;
-            let from = engine.prefilter.listing_start(first);
-            let line = lowered.get(from..text.len()).unwrap_or_default();
-            engine.prefilter.keyword_hits(line, |keyword, at, target| {
-                candidates.extend_from_slice(&target.rules);
-                error_line |= target.error_marker;
-                if T::ENABLED {
-                    trace.keyword(engine.prefilter.keyword(keyword), from + at);
-                }
-            });
-            candidates.sort_unstable();
-            candidates.dedup();
+            for &(keyword, at) in listed.keywords {
+                self.trace.keyword(engine.prefilter.keyword(keyword), at);
+            }
         }
         if T::ENABLED && candidates.is_empty() && !engine.has_unfiltered() {
             self.trace.not_candidate();
@@ -430,13 +413,92 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
     }
 }
 
-/// A line the rules must see: its bounds in the region, and where the prefilter found a
-/// keyword on it (`None` when every line is looked at and this one has none).
-#[derive(Clone, Copy)]
+/// A line the rules must see: its bounds in the region, its line in its part, and what
+/// the prefilter found on it (the ranges are in its part's `CandidateLines`; empty when
+/// every line is looked at and this one has no keyword).
 pub(super) struct Candidate {
     start: usize,
     end: usize,
-    first_hit: Option<usize>,
+    line_in_part: u64,
+    rules: (u32, u32),
+    keywords: (u32, u32),
+    error_line: bool,
+}
+
+/// The candidate lines of one part, with what their keywords stand for: listed by the
+/// thread that searched the part, so the thread that runs the rules does not.
+#[derive(Default)]
+pub(super) struct CandidateLines {
+    lines: Vec<Candidate>,
+    /// Each line's rules, sorted and distinct.
+    rules: Vec<u32>,
+    /// Each line's keywords and where they start in it.
+    keywords: Vec<(u32, usize)>,
+    /// The part's newlines.
+    newlines: u64,
+}
+
+impl CandidateLines {
+    fn clear(&mut self) {
+        self.lines.clear();
+        self.rules.clear();
+        self.keywords.clear();
+        self.newlines = 0;
+    }
+
+    fn listed(&self, line: &Candidate) -> Listed<'_> {
+        let range = |(from, to): (u32, u32)| from as usize..to as usize;
+        Listed {
+            rules: &self.rules[range(line.rules)],
+            keywords: &self.keywords[range(line.keywords)],
+            error_line: line.error_line,
+        }
+    }
+
+    /// Lists the keywords of `line` (lower-cased, without its line end) from up to the
+    /// longest keyword before `hit`, and records the rules they stand for.
+    fn list(&mut self, engine: &Engine<'_>, line: &[u8], hit: usize) -> ListedRanges {
+        let (rules_from, keywords_from) = (self.rules.len(), self.keywords.len());
+        let from = engine.prefilter.listing_start(hit);
+        let mut error_line = false;
+        let (rules, keywords) = (&mut self.rules, &mut self.keywords);
+        let rest = line.get(from..).unwrap_or_default();
+        engine.prefilter.keyword_hits(rest, |keyword, at, target| {
+            rules.extend_from_slice(&target.rules);
+            error_line |= target.error_marker;
+            keywords.push((keyword, from + at));
+        });
+        rules[rules_from..].sort_unstable();
+        let mut kept = rules_from;
+        for i in rules_from..rules.len() {
+            if kept == rules_from || rules[kept - 1] != rules[i] {
+                rules[kept] = rules[i];
+                kept += 1;
+            }
+        }
+        rules.truncate(kept);
+        ListedRanges {
+            rules: (rules_from as u32, kept as u32),
+            keywords: (keywords_from as u32, keywords.len() as u32),
+            error_line,
+        }
+    }
+}
+
+struct ListedRanges {
+    rules: (u32, u32),
+    keywords: (u32, u32),
+    error_line: bool,
+}
+
+/// What the prefilter found on a candidate line: the rules its keywords stand for
+/// (sorted, distinct), the keywords and where they start, and whether one of them marks
+/// an error line.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Listed<'a> {
+    rules: &'a [u32],
+    keywords: &'a [(u32, usize)],
+    error_line: bool,
 }
 
 /// Regions smaller than this are searched by one thread: waking another costs more than
@@ -471,12 +533,6 @@ fn split_at_lines(region: &[u8], parts: usize) -> Vec<usize> {
     ends
 }
 
-/// Where the rules are in a region: the line number of the byte `counted`.
-struct LineCursor {
-    line: u64,
-    counted: usize,
-}
-
 /// The threads beside the scanning one: one fewer than asked for, so none waits for a
 /// core. `None` if the system refuses threads (the region is then searched by one).
 fn start_pool(threads: usize) -> Option<rayon::ThreadPool> {
@@ -506,7 +562,7 @@ struct Part<'r> {
     /// Where its lower-cased text goes, until a thread takes it.
     lowered: Mutex<Option<&'r mut [u8]>>,
     /// Its lower-cased text and candidate lines, once searched.
-    found: OnceLock<(&'r [u8], Vec<Candidate>)>,
+    found: OnceLock<(&'r [u8], CandidateLines)>,
 }
 
 impl<'r, 'e, 'kb> SharedSearch<'r, 'e, 'kb> {
@@ -557,7 +613,7 @@ impl<'r, 'e, 'kb> SharedSearch<'r, 'e, 'kb> {
         if let Some(own) = own {
             let text = &self.region[part.from..part.to];
             lower_into(text, own);
-            let mut found = Vec::new();
+            let mut found = CandidateLines::default();
             let mut memo = NextHits::default();
             let (engine, every_line) = (self.engine, self.every_line);
             find_in_part(
@@ -572,7 +628,7 @@ impl<'r, 'e, 'kb> SharedSearch<'r, 'e, 'kb> {
 
     /// Part `index` once searched (where it starts, its lower-cased text) and its
     /// candidate lines; searches other parts while waiting, if any are left.
-    fn wait_for(&self, index: usize) -> ((usize, &'r [u8]), &[Candidate]) {
+    fn wait_for(&self, index: usize) -> ((usize, &'r [u8]), &CandidateLines) {
         let part = &self.parts[index];
         loop {
             if let Some((lowered, found)) = part.found.get() {
@@ -600,7 +656,7 @@ fn lower_into(text: &[u8], out: &mut [u8]) {
 }
 
 /// The candidate lines of one part of a region (`offset`: where the part starts in it),
-/// added to `out` with region offsets.
+/// with region offsets, their keywords listed, and the part's newlines counted.
 fn find_in_part(
     engine: &Engine<'_>,
     every_line: bool,
@@ -608,11 +664,13 @@ fn find_in_part(
     lowered: &[u8],
     offset: usize,
     memo: &mut NextHits,
-    out: &mut Vec<Candidate>,
+    out: &mut CandidateLines,
 ) {
     memo.clear();
+    out.clear();
     let mut pos = 0usize;
     let mut next_hit: Option<usize> = None;
+    let (mut counted, mut newlines) = (0usize, 0u64);
     while pos < text.len() {
         if next_hit.is_none_or(|h| h < pos) {
             next_hit = Some(engine.prefilter.next_hit(lowered, pos, memo));
@@ -624,13 +682,29 @@ fn find_in_part(
         }
         let start = memrchr(b'\n', &text[pos..at]).map_or(pos, |i| pos + i + 1);
         let end = memchr(b'\n', &text[at..]).map_or(text.len(), |i| at + i);
-        out.push(Candidate {
+        newlines += count_newlines(&text[counted..start]) as u64;
+        counted = start;
+        let listed = if hit < end {
+            let line_end = start + line::trim_cr(&text[start..end]).len();
+            out.list(engine, &lowered[start..line_end], hit - start)
+        } else {
+            ListedRanges {
+                rules: (0, 0),
+                keywords: (0, 0),
+                error_line: false,
+            }
+        };
+        out.lines.push(Candidate {
             start: offset + start,
             end: offset + end,
-            first_hit: (hit < end).then(|| hit - start),
+            line_in_part: newlines,
+            rules: listed.rules,
+            keywords: listed.keywords,
+            error_line: listed.error_line,
         });
         pos = end + 1;
     }
+    out.newlines = newlines + count_newlines(&text[counted..]) as u64;
 }
 
 /// Every `\r` of a log with only `\r` line ends, made a `\n`.

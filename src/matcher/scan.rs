@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 
 use memchr::{memchr, memrchr};
@@ -313,7 +312,7 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         let shared = SharedSearch::new(engine, every_line, region, lowered, &parts);
         let checked = pool.in_place_scope(|scope| {
             for _ in 0..pool.current_num_threads() {
-                scope.spawn(|_| while shared.search_next() {});
+                scope.spawn(|_| while shared.search_next(End::Front) {});
             }
             for index in 0..parts.len() {
                 let (part, found) = shared.wait_for(index);
@@ -506,7 +505,7 @@ pub(super) struct Listed<'a> {
 const PARALLEL_REGION_MIN: usize = 128 << 10;
 /// Parts a region is cut into per thread, so that the thread that runs the rules can
 /// start on the first parts while the others are searched, and search some itself.
-const PARTS_PER_THREAD: usize = 4;
+const PARTS_PER_THREAD: usize = 8;
 /// The read buffer when a region is searched by several threads. On 1 GiB of pipeline
 /// log with two threads, 256 KiB regions took 5.3 s and 1 MiB ones 4.6 s (one thread:
 /// 5.7 s): each part must be long enough to pay for handing it over.
@@ -551,7 +550,10 @@ struct SharedSearch<'r, 'e, 'kb> {
     every_line: bool,
     region: &'r [u8],
     parts: Vec<Part<'r>>,
-    next: AtomicUsize,
+    /// The parts nobody has taken yet: the other threads take them from the front, in
+    /// the order the rules need them; the scanning thread, when it would wait, takes
+    /// them from the back, so that its rules keep following the others' search.
+    untaken: Mutex<std::ops::Range<usize>>,
     /// Signalled whenever a part is done.
     done: (Mutex<()>, Condvar),
 }
@@ -574,7 +576,7 @@ impl<'r, 'e, 'kb> SharedSearch<'r, 'e, 'kb> {
         ends: &[usize],
     ) -> Self {
         let mut from = 0;
-        let parts = ends
+        let parts: Vec<Part<'r>> = ends
             .iter()
             .map(|&to| {
                 let (own, rest) = std::mem::take(&mut lowered).split_at_mut(to - from);
@@ -593,16 +595,23 @@ impl<'r, 'e, 'kb> SharedSearch<'r, 'e, 'kb> {
             engine,
             every_line,
             region,
+            untaken: Mutex::new(0..parts.len()),
             parts,
-            next: AtomicUsize::new(0),
             done: (Mutex::new(()), Condvar::new()),
         }
     }
 
-    /// Searches the next part nobody has taken; false when none is left.
-    fn search_next(&self) -> bool {
-        let index = self.next.fetch_add(1, Ordering::Relaxed);
-        let Some(part) = self.parts.get(index) else {
+    /// Searches a part nobody has taken, from the front or the back of those left; false
+    /// when none is left.
+    fn search_next(&self, end: End) -> bool {
+        let index = {
+            let mut untaken = self.untaken.lock().unwrap_or_else(PoisonError::into_inner);
+            match end {
+                End::Front => untaken.next(),
+                End::Back => untaken.next_back(),
+            }
+        };
+        let Some(part) = index.and_then(|index| self.parts.get(index)) else {
             return false;
         };
         let own = part
@@ -634,7 +643,7 @@ impl<'r, 'e, 'kb> SharedSearch<'r, 'e, 'kb> {
             if let Some((lowered, found)) = part.found.get() {
                 return ((part.from, *lowered), found);
             }
-            if !self.search_next() {
+            if !self.search_next(End::Back) {
                 let mut signal = self.done.0.lock().unwrap_or_else(PoisonError::into_inner);
                 while part.found.get().is_none() {
                     signal = self
@@ -646,6 +655,13 @@ impl<'r, 'e, 'kb> SharedSearch<'r, 'e, 'kb> {
             }
         }
     }
+}
+
+/// Which end of the parts left a thread takes one from.
+#[derive(Clone, Copy)]
+enum End {
+    Front,
+    Back,
 }
 
 /// `text` lower-cased (ASCII) into `out`, of the same length: one vectorised pass.

@@ -100,6 +100,8 @@ pub struct Scanner<'e, 'kb, T: Trace = NoTrace> {
     /// Threads that search parts of a region beside this one (`options.threads` above
     /// one), started on the first region worth sharing.
     pool: Option<rayon::ThreadPool>,
+    /// The system refused the search threads once: the scanner does not ask again.
+    pool_refused: bool,
     /// Bytes of the current line in earlier pieces (an overlong line), so a shown line
     /// says where it starts within the whole line.
     pub(super) piece_offset: u64,
@@ -124,6 +126,7 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
             next_hits: Default::default(),
             candidate_lines: CandidateLines::default(),
             pool: None,
+            pool_refused: false,
             piece_offset: 0,
             line_offset: 0,
             regex_scratch: Default::default(),
@@ -290,6 +293,11 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
     ) -> Result<(), ScanError> {
         // A trace sees every line, including those the prefilter would skip.
         let every_line = T::ENABLED || self.engine.has_unfiltered();
+        // A trace reports every candidate rule, so the rules are not settled ahead.
+        let mode = PartMode {
+            every_line,
+            settle: !T::ENABLED,
+        };
         let engine = self.engine;
         let wanted = match self.options.threads {
             0 | 1 => 1,
@@ -298,18 +306,20 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         let parts = split_at_lines(region, wanted);
         let pool = match parts.len() {
             1 => None,
-            _ => self
-                .pool
-                .take()
-                .or_else(|| start_pool(self.options.threads)),
+            _ if self.pool_refused => None,
+            _ => self.pool.take().or_else(|| {
+                let pool = start_pool(self.options.threads);
+                self.pool_refused = pool.is_none();
+                pool
+            }),
         };
         let Some(pool) = pool else {
             lower_into(region, lowered);
             let memo = &mut self.next_hits;
-            find_in_part(engine, every_line, region, lowered, 0, memo, candidates);
+            find_in_part(engine, mode, region, lowered, 0, memo, candidates);
             return self.check_part(region, (0, lowered), candidates, end_kind, line, out);
         };
-        let shared = SharedSearch::new(engine, every_line, region, lowered, &parts);
+        let shared = SharedSearch::new(engine, mode, region, lowered, &parts);
         let checked = pool.in_place_scope(|scope| {
             for _ in 0..pool.current_num_threads() {
                 scope.spawn(|_| while shared.search_next(End::Front) {});
@@ -454,9 +464,16 @@ impl CandidateLines {
         }
     }
 
-    /// Lists the keywords of `line` (lower-cased, without its line end) from up to the
-    /// longest keyword before `hit`, and records the rules they stand for.
-    fn list(&mut self, engine: &Engine<'_>, line: &[u8], hit: usize) -> ListedRanges {
+    /// Lists the keywords of a line (`lowered`: lower-cased; both without the line end)
+    /// from up to the longest keyword before `hit`, and records the rules they stand for;
+    /// with `settle`, only those that may still fire on it (`settle_rules`).
+    fn list(
+        &mut self,
+        engine: &Engine<'_>,
+        (text, line): (&[u8], &[u8]),
+        hit: usize,
+        settle: bool,
+    ) -> ListedRanges {
         let (rules_from, keywords_from) = (self.rules.len(), self.keywords.len());
         let from = engine.prefilter.listing_start(hit);
         let mut error_line = false;
@@ -476,11 +493,58 @@ impl CandidateLines {
             }
         }
         rules.truncate(kept);
+        if settle && kept > rules_from {
+            let ascii = line.is_ascii();
+            SETTLE_SCRATCH.with_borrow_mut(|scratch| {
+                let mut kept = rules_from;
+                for i in rules_from..rules.len() {
+                    if may_fire(engine.rule(rules[i]), text, (line, ascii), scratch) {
+                        rules[kept] = rules[i];
+                        kept += 1;
+                    }
+                }
+                rules.truncate(kept);
+            });
+        }
         ListedRanges {
-            rules: (rules_from as u32, kept as u32),
+            rules: (rules_from as u32, rules.len() as u32),
             keywords: (keywords_from as u32, keywords.len() as u32),
             error_line,
         }
+    }
+}
+
+/// How a part is searched: every line a candidate (a trace, or keyword-less rules), and
+/// whether the rules of a line are settled by the searching thread.
+#[derive(Clone, Copy)]
+struct PartMode {
+    every_line: bool,
+    settle: bool,
+}
+
+thread_local! {
+    /// The regex scratch of a thread that settles rules for the parts it searches.
+    static SETTLE_SCRATCH: std::cell::RefCell<crate::rules::RegexScratch> =
+        Default::default();
+}
+
+/// Whether `rule` may still fire on a line (`lowered`: the line lower-cased, and whether
+/// it is ASCII): a pattern rule only if one of its patterns matches, which the thread that
+/// searched the line can tell, so the scanning thread runs only those rules again (with
+/// captures) and skips the others. A multi-line signature keeps state across lines and
+/// always runs; a regex that does not compile is left for the scanning thread to report.
+fn may_fire(
+    rule: &crate::rules::Rule,
+    text: &[u8],
+    lowered: (&[u8], bool),
+    scratch: &mut crate::rules::RegexScratch,
+) -> bool {
+    match &rule.kind {
+        crate::rules::RuleKind::Patterns(patterns) => (0..patterns.len()).any(|i| {
+            rule.may_match(i, lowered.0, lowered.1)
+                && rule.regex(i).map_or(true, |re| re.is_match(scratch, text))
+        }),
+        _ => true,
     }
 }
 
@@ -547,7 +611,7 @@ fn start_pool(threads: usize) -> Option<rayon::ThreadPool> {
 /// read by the thread that runs the rules.
 struct SharedSearch<'r, 'e, 'kb> {
     engine: &'e Engine<'kb>,
-    every_line: bool,
+    mode: PartMode,
     region: &'r [u8],
     parts: Vec<Part<'r>>,
     /// The parts nobody has taken yet: the other threads take them from the front, in
@@ -565,12 +629,14 @@ struct Part<'r> {
     lowered: Mutex<Option<&'r mut [u8]>>,
     /// Its lower-cased text and candidate lines, once searched.
     found: OnceLock<(&'r [u8], CandidateLines)>,
+    /// The thread searching it panicked (a bug): whoever waits for it must not wait on.
+    failed: std::sync::atomic::AtomicBool,
 }
 
 impl<'r, 'e, 'kb> SharedSearch<'r, 'e, 'kb> {
     fn new(
         engine: &'e Engine<'kb>,
-        every_line: bool,
+        mode: PartMode,
         region: &'r [u8],
         mut lowered: &'r mut [u8],
         ends: &[usize],
@@ -586,6 +652,7 @@ impl<'r, 'e, 'kb> SharedSearch<'r, 'e, 'kb> {
                     to,
                     lowered: Mutex::new(Some(own)),
                     found: OnceLock::new(),
+                    failed: Default::default(),
                 };
                 from = to;
                 part
@@ -593,7 +660,7 @@ impl<'r, 'e, 'kb> SharedSearch<'r, 'e, 'kb> {
             .collect();
         SharedSearch {
             engine,
-            every_line,
+            mode,
             region,
             untaken: Mutex::new(0..parts.len()),
             parts,
@@ -624,9 +691,18 @@ impl<'r, 'e, 'kb> SharedSearch<'r, 'e, 'kb> {
             lower_into(text, own);
             let mut found = CandidateLines::default();
             let mut memo = NextHits::default();
-            let (engine, every_line) = (self.engine, self.every_line);
+            let _failure = FailureSignal {
+                part,
+                done: &self.done,
+            };
             find_in_part(
-                engine, every_line, text, own, part.from, &mut memo, &mut found,
+                self.engine,
+                self.mode,
+                text,
+                own,
+                part.from,
+                &mut memo,
+                &mut found,
             );
             let _ = part.found.set((own, found));
         }
@@ -643,9 +719,14 @@ impl<'r, 'e, 'kb> SharedSearch<'r, 'e, 'kb> {
             if let Some((lowered, found)) = part.found.get() {
                 return ((part.from, *lowered), found);
             }
+            if part.failed.load(std::sync::atomic::Ordering::Acquire) {
+                panic!("the thread searching part {index} of a region panicked");
+            }
             if !self.search_next(End::Back) {
                 let mut signal = self.done.0.lock().unwrap_or_else(PoisonError::into_inner);
-                while part.found.get().is_none() {
+                while part.found.get().is_none()
+                    && !part.failed.load(std::sync::atomic::Ordering::Acquire)
+                {
                     signal = self
                         .done
                         .1
@@ -653,6 +734,26 @@ impl<'r, 'e, 'kb> SharedSearch<'r, 'e, 'kb> {
                         .unwrap_or_else(PoisonError::into_inner);
                 }
             }
+        }
+    }
+}
+
+/// Marks its part failed and wakes the waiting thread if the search of the part unwinds
+/// (a panic in another thread would otherwise leave the scanning thread waiting forever;
+/// the pool passes the panic on when its scope ends).
+struct FailureSignal<'p, 'r> {
+    part: &'p Part<'r>,
+    done: &'p (Mutex<()>, Condvar),
+}
+
+impl Drop for FailureSignal<'_, '_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.part
+                .failed
+                .store(true, std::sync::atomic::Ordering::Release);
+            let _signal = self.done.0.lock().unwrap_or_else(PoisonError::into_inner);
+            self.done.1.notify_all();
         }
     }
 }
@@ -675,7 +776,7 @@ fn lower_into(text: &[u8], out: &mut [u8]) {
 /// with region offsets, their keywords listed, and the part's newlines counted.
 fn find_in_part(
     engine: &Engine<'_>,
-    every_line: bool,
+    mode: PartMode,
     text: &[u8],
     lowered: &[u8],
     offset: usize,
@@ -692,7 +793,7 @@ fn find_in_part(
             next_hit = Some(engine.prefilter.next_hit(lowered, pos, memo));
         }
         let hit = next_hit.unwrap_or(usize::MAX);
-        let at = if every_line { pos } else { hit };
+        let at = if mode.every_line { pos } else { hit };
         if at == usize::MAX {
             break;
         }
@@ -701,8 +802,9 @@ fn find_in_part(
         newlines += count_newlines(&text[counted..start]) as u64;
         counted = start;
         let listed = if hit < end {
-            let line_end = start + line::trim_cr(&text[start..end]).len();
-            out.list(engine, &lowered[start..line_end], hit - start)
+            let line = line::trim_cr(&text[start..end]);
+            let lowered = &lowered[start..start + line.len()];
+            out.list(engine, (line, lowered), hit - start, mode.settle)
         } else {
             ListedRanges {
                 rules: (0, 0),
@@ -1048,6 +1150,41 @@ patterns = ["second"]
         assert_eq!(split_at_lines(&vec![b'x'; 300_000], 4), [300_000]);
         assert_eq!(split_at_lines(&region[..1000], 4), [1000]);
         assert_eq!(split_at_lines(&region, 1), [region.len()]);
+    }
+
+    #[test]
+    fn a_panic_while_searching_a_part_stops_the_wait_for_it() {
+        let kb = kb(SECRET_RULE);
+        let engine = Engine::new(&kb, false);
+        let region: Vec<u8> = (0..300_000)
+            .map(|i| if i % 100 == 99 { b'\n' } else { b'x' })
+            .collect();
+        let mut lowered = vec![0u8; region.len()];
+        let ends = split_at_lines(&region, 2);
+        let mode = PartMode {
+            every_line: false,
+            settle: true,
+        };
+        let shared = SharedSearch::new(&engine, mode, &region, &mut lowered, &ends);
+        // Another thread takes part 0 and panics while it holds it.
+        let taken = shared.untaken.lock().unwrap().next();
+        assert_eq!(taken, Some(0));
+        std::thread::scope(|threads| {
+            let searcher = threads.spawn(|| {
+                let _failure = FailureSignal {
+                    part: &shared.parts[0],
+                    done: &shared.done,
+                };
+                panic!("a bug in the search");
+            });
+            assert!(searcher.join().is_err());
+        });
+        // The scanning thread gives up on part 0 with a panic of its own, instead of
+        // waiting for it forever.
+        let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            shared.wait_for(0);
+        }));
+        assert!(waited.is_err());
     }
 
     #[test]

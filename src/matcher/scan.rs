@@ -293,10 +293,12 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
     ) -> Result<(), ScanError> {
         // A trace sees every line, including those the prefilter would skip.
         let every_line = T::ENABLED || self.engine.has_unfiltered();
-        // A trace reports every candidate rule, so the rules are not settled ahead.
+        // Rules are settled ahead only by threads beside this one (on one thread it would
+        // be the same work twice, with a second regex scratch), and never for a trace,
+        // which reports every candidate rule.
         let mode = PartMode {
             every_line,
-            settle: !T::ENABLED,
+            settle: false,
         };
         let engine = self.engine;
         let wanted = match self.options.threads {
@@ -318,6 +320,10 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
             let memo = &mut self.next_hits;
             find_in_part(engine, mode, region, lowered, 0, memo, candidates);
             return self.check_part(region, (0, lowered), candidates, end_kind, line, out);
+        };
+        let mode = PartMode {
+            settle: !T::ENABLED,
+            ..mode
         };
         let shared = SharedSearch::new(engine, mode, region, lowered, &parts);
         let checked = pool.in_place_scope(|scope| {

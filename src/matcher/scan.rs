@@ -451,6 +451,8 @@ pub(super) struct CandidateLines {
     keywords: Vec<(u32, usize)>,
     /// The part's newlines.
     newlines: u64,
+    /// One line's rules while they are sorted and settled.
+    line_rules: Vec<u32>,
 }
 
 impl CandidateLines {
@@ -472,7 +474,7 @@ impl CandidateLines {
 
     /// Lists the keywords of a line (`lowered`: lower-cased; both without the line end)
     /// from up to the longest keyword before `hit`, and records the rules they stand for;
-    /// with `settle`, only those that may still fire on it (`settle_rules`).
+    /// with `settle`, only those that may still fire on it (`may_fire`).
     fn list(
         &mut self,
         engine: &Engine<'_>,
@@ -483,35 +485,24 @@ impl CandidateLines {
         let (rules_from, keywords_from) = (self.rules.len(), self.keywords.len());
         let from = engine.prefilter.listing_start(hit);
         let mut error_line = false;
-        let (rules, keywords) = (&mut self.rules, &mut self.keywords);
+        let (line_rules, keywords) = (&mut self.line_rules, &mut self.keywords);
+        line_rules.clear();
         let rest = line.get(from..).unwrap_or_default();
         engine.prefilter.keyword_hits(rest, |keyword, at, target| {
-            rules.extend_from_slice(&target.rules);
+            line_rules.extend_from_slice(&target.rules);
             error_line |= target.error_marker;
             keywords.push((keyword, from + at));
         });
-        rules[rules_from..].sort_unstable();
-        let mut kept = rules_from;
-        for i in rules_from..rules.len() {
-            if kept == rules_from || rules[kept - 1] != rules[i] {
-                rules[kept] = rules[i];
-                kept += 1;
-            }
-        }
-        rules.truncate(kept);
-        if settle && kept > rules_from {
+        line_rules.sort_unstable();
+        line_rules.dedup();
+        if settle && !line_rules.is_empty() {
             let ascii = line.is_ascii();
             SETTLE_SCRATCH.with_borrow_mut(|scratch| {
-                let mut kept = rules_from;
-                for i in rules_from..rules.len() {
-                    if may_fire(engine.rule(rules[i]), text, (line, ascii), scratch) {
-                        rules[kept] = rules[i];
-                        kept += 1;
-                    }
-                }
-                rules.truncate(kept);
+                line_rules.retain(|&r| may_fire(engine.rule(r), text, (line, ascii), scratch));
             });
         }
+        let rules = &mut self.rules;
+        rules.extend_from_slice(line_rules);
         ListedRanges {
             rules: (rules_from as u32, rules.len() as u32),
             keywords: (keywords_from as u32, keywords.len() as u32),
@@ -554,6 +545,7 @@ fn may_fire(
     }
 }
 
+#[derive(Default)]
 struct ListedRanges {
     rules: (u32, u32),
     keywords: (u32, u32),
@@ -812,11 +804,7 @@ fn find_in_part(
             let lowered = &lowered[start..start + line.len()];
             out.list(engine, (line, lowered), hit - start, mode.settle)
         } else {
-            ListedRanges {
-                rules: (0, 0),
-                keywords: (0, 0),
-                error_line: false,
-            }
+            ListedRanges::default()
         };
         out.lines.push(Candidate {
             start: offset + start,

@@ -15,11 +15,14 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, Matc
 
 use super::lanes::LaneDfa;
 
-/// Up to this many bytes of keyword prefixes the automaton is a DFA, about twice as fast to
-/// search as the contiguous NFA used above it. The DFA takes about 80 bytes per prefix byte
-/// (1,000 generated rules: 11 KB of prefixes, 1.2 MiB; 10,000: 91 KB, 7 MiB), so this bound
-/// keeps it under 6 MiB.
+/// Up to this many bytes of scan-set prefixes the buffer scan walks a DFA over them whole;
+/// above, over shorter ones (`BufferSearch::ShortPrefixes`). An ASCII DFA takes about 110
+/// bytes per prefix byte (1,000 generated rules: 11 KB of prefixes, 1.2 MiB; 10,000:
+/// 91 KB, 7 MiB), so this bound keeps it under 8 MiB.
 const DFA_MAX_KEYWORD_BYTES: usize = 72 << 10;
+/// The largest DFA the automaton that lists a line's keywords may be: above it, the
+/// automaton is a contiguous NFA (slower per byte, but it only reads candidate lines).
+const LISTING_DFA_MAX_BYTES: usize = 2 << 20;
 /// Bytes of distinct prefixes for the buffer-scan DFA of a large keyword set (about
 /// 100 bytes of DFA per byte, so it stays in the CPU cache).
 const SCAN_DFA_MAX_BYTES: usize = 8 << 10;
@@ -391,15 +394,45 @@ impl NextHits {
     }
 }
 
-/// The automaton over `prefixes`: a DFA while it stays small, else a contiguous NFA.
+/// The automaton over `prefixes`: a DFA while its tables stay small, else a contiguous
+/// NFA. The size depends on the alphabet as much as on the bytes: the built-in prefixes
+/// (9,900 bytes, a third of them in other scripts) need 138 byte classes, so each DFA
+/// state takes 256 slots and the DFA 6.5 MB, against 1.2 MB for 1,000 generated ASCII
+/// rules with as many bytes; their contiguous NFA takes 0.2 MB.
 fn automaton(prefixes: &[&[u8]]) -> AhoCorasick {
-    let prefix_bytes: usize = prefixes.iter().map(|p| p.len()).sum();
-    let kind = if prefix_bytes <= DFA_MAX_KEYWORD_BYTES {
+    let kind = if dfa_bytes(prefixes) <= LISTING_DFA_MAX_BYTES {
         AhoCorasickKind::DFA
     } else {
         AhoCorasickKind::ContiguousNFA
     };
     automaton_of_kind(prefixes, kind)
+}
+
+/// About what aho-corasick's DFA over `prefixes` takes (within 3% on the built-in and
+/// generated sets): a state per node of their trie, each a row of 4-byte transitions, one
+/// per byte class rounded up to a power of two. A byte class is a run of bytes that no
+/// prefix tells apart, so each byte used by a prefix bounds one.
+fn dfa_bytes(prefixes: &[&[u8]]) -> usize {
+    let mut sorted = prefixes.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut nodes = 1;
+    let mut used = [false; 256];
+    let mut previous: &[u8] = &[];
+    for prefix in &sorted {
+        let shared = prefix
+            .iter()
+            .zip(previous)
+            .take_while(|(a, b)| a == b)
+            .count();
+        nodes += prefix.len() - shared;
+        for &b in *prefix {
+            used[b as usize] = true;
+        }
+        previous = prefix;
+    }
+    let classes = 1 + (1..256).filter(|&b| used[b] || used[b - 1]).count();
+    nodes * classes.next_power_of_two() * 4
 }
 
 /// A contiguous NFA over `prefixes`: several times faster to build than the DFA.

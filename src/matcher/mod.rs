@@ -291,6 +291,28 @@ mod tests {
     }
 
     #[test]
+    fn a_line_whose_only_non_ascii_characters_are_in_no_keyword_is_not_a_candidate() {
+        let keywords: Vec<String> = ["deployment failed", "autenticación fallida", "认证失败"]
+            .map(String::from)
+            .to_vec();
+        let kb = test_kb(&rules(&keywords));
+        let engine = Engine::new(&kb, false);
+        engine.buffer_search_kind();
+        // Box drawing, check marks and `é` (not in `autenticación`) are in no keyword;
+        // `认` starts one.
+        let log = "│ ✓ build › done ●\nnaïve é\nok 认证 x\n";
+        let lowered = log.as_bytes().to_ascii_lowercase();
+        let mut memo = prefilter::NextHits::default();
+        let at = engine.prefilter.next_hit(&lowered, 0, &mut memo);
+        assert_eq!(at, log.find('认').unwrap());
+        // A cut character before it is stepped over a byte at a time.
+        let mut bytes = b"\xe8\xaf".to_vec();
+        bytes.extend_from_slice("认证\n".as_bytes());
+        let mut memo = prefilter::NextHits::default();
+        assert_eq!(engine.prefilter.next_hit(&bytes, 0, &mut memo), 2);
+    }
+
+    #[test]
     fn a_two_word_keyword_is_found_across_a_no_break_space() {
         let kb = test_kb(
             "[[rule]]\nid = 'r0'\narticle = 'a'\nkeywords = ['login failed']\npatterns = ['(?i)login[ \\x{a0}]failed']\n",

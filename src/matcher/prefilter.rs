@@ -181,9 +181,11 @@ pub(super) struct ScanSearch {
     /// How the scanner finds the next keyword of the scan set in a lower-cased buffer
     /// (None: the scan set has no ASCII keyword).
     pub(super) buffer_search: Option<BufferSearch>,
-    /// Some keyword of the scan set has a non-ASCII byte or a space: lines with a
-    /// non-ASCII byte are candidates.
-    non_ascii: bool,
+    /// The non-ASCII characters of the scan set's keywords, sorted (and the no-break
+    /// space if a keyword has a space: it may stand across one). A line holding one is a
+    /// candidate; a line whose only non-ASCII characters are others (box drawing, check
+    /// marks, a build tool's arrows) cannot hold such a keyword and is not.
+    non_ascii: Vec<char>,
 }
 
 impl<'kb> Prefilter<'kb> {
@@ -225,8 +227,17 @@ impl<'kb> Prefilter<'kb> {
     fn build_scan(&self) -> ScanSearch {
         let every = self.automaton.get_or_init(|| automaton(&self.prefixes));
         let scan_set = self.scan_set(every);
+        let mut non_ascii: Vec<char> = scan_set
+            .iter()
+            .flat_map(|k| String::from_utf8_lossy(k).chars().collect::<Vec<_>>())
+            .filter(|c| !c.is_ascii())
+            .collect();
         // A line with a no-break space may hold a keyword of two words across it.
-        let non_ascii = scan_set.iter().any(|k| !k.is_ascii() || k.contains(&b' '));
+        if scan_set.iter().any(|k| k.contains(&b' ')) {
+            non_ascii.push('\u{a0}');
+        }
+        non_ascii.sort_unstable();
+        non_ascii.dedup();
         let ascii: Vec<&[u8]> = scan_set.into_iter().filter(|k| k.is_ascii()).collect();
         let mut scan_prefixes: Vec<&[u8]> = ascii
             .iter()
@@ -307,11 +318,11 @@ impl<'kb> Prefilter<'kb> {
             }
             None => usize::MAX,
         };
-        if !searchers.non_ascii {
+        if searchers.non_ascii.is_empty() {
             return keyword;
         }
         if memo.non_ascii.is_none_or(|at| at < pos) {
-            memo.non_ascii = Some(next_non_ascii(lowered, pos));
+            memo.non_ascii = Some(next_char_of(lowered, pos, &searchers.non_ascii));
         }
         keyword.min(memo.non_ascii.unwrap_or(usize::MAX))
     }
@@ -446,6 +457,30 @@ fn automaton_of_kind(prefixes: &[&[u8]], kind: AhoCorasickKind) -> AhoCorasick {
         .kind(Some(kind))
         .build(prefixes)
         .expect("keywords are plain literals")
+}
+
+/// Where the first of `chars` (non-ASCII, sorted) at or after `from` starts, or
+/// `usize::MAX`. Other non-ASCII characters are stepped over whole; a byte that starts no
+/// valid character, one at a time (a keyword is valid UTF-8, so none starts there).
+fn next_char_of(bytes: &[u8], from: usize, chars: &[char]) -> usize {
+    let mut at = from;
+    loop {
+        at = next_non_ascii(bytes, at);
+        if at == usize::MAX {
+            return at;
+        }
+        // A UTF-8 character is at most four bytes.
+        let window = &bytes[at..bytes.len().min(at + 4)];
+        let valid = match std::str::from_utf8(window) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&window[..e.valid_up_to()]).unwrap_or_default(),
+        };
+        match valid.chars().next() {
+            Some(c) if chars.binary_search(&c).is_ok() => return at,
+            Some(c) => at += c.len_utf8(),
+            None => at += 1,
+        }
+    }
 }
 
 /// Where the first non-ASCII byte at or after `from` is, or `usize::MAX`. Blocks are

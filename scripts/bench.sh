@@ -260,10 +260,6 @@ targets = [
      f"{sec(kw, 4) / sec(kw):.2f}×", sec(kw, 4) / sec(kw) >= 1.25),
     ("built-in rules, stdin: ≥ 10% of cat's throughput",
      f"{sec(alone, 4) / sec(alone) * 100:.0f}%", sec(alone, 4) / sec(alone) >= 0.10),
-    ("built-in rules, stdin: share of the bare pipe's throughput (not a target: the ceiling)",
-     f"{sec(pipe, 4) / sec(pipe) * 100:.0f}% (the pipe alone: "
-     f"{sec(alone, 4) / sec(pipe, 4) * 100:.0f}% of cat's)",
-     True),
     ("built-in rules, stdin: s/MB ≤ rg's on the same regexes",
      f"{per_mb('stdin, built-in rules') * 1e3:.2f} ms/MB vs {rg_builtin * 1e3:.0f} ms/MB",
      per_mb("stdin, built-in rules") <= rg_builtin),
@@ -297,6 +293,9 @@ print("| target | measured | met |")
 print("| --- | ---: | --- |")
 for name, figure, met in targets:
     print(f"| {name} | {figure} | {'yes' if met else 'NO'} |")
+# Not a target: how close stdin comes to what any reader of a pipe can reach.
+print(f"\nbuilt-in rules, stdin: {sec(pipe, 4) / sec(pipe) * 100:.0f}% of the bare pipe's "
+      f"throughput (the pipe alone: {sec(alone, 4) / sec(pipe, 4) * 100:.0f}% of cat's)")
 print(f"\nRSS, built-in rules: {mib('file 10 MB, built-in rules')} MiB for 10 MB, "
       f"{mib('file, built-in rules')} MiB for the full log (grows with the rules a log wakes up, "
       f"up to {mib('every built-in rule triggered (memory ceiling)')} MiB with all of them)")

@@ -274,13 +274,15 @@ mod tests {
         assert_eq!(report.findings[0].evidence_total, want.len() as u64);
     }
 
+    /// One ASCII keyword and two in other scripts.
+    const MIXED_SCRIPT_KEYWORDS: [&str; 3] =
+        ["deployment failed", "autenticación fallida", "认证失败"];
+
     #[test]
     fn non_ascii_keywords_are_found_on_the_lines_with_non_ascii_bytes() {
         // The buffer scan searches only the ASCII keywords; a line holding a non-ASCII
         // keyword is found by its first non-ASCII byte, which may come late in the keyword.
-        let keywords: Vec<String> = ["deployment failed", "autenticación fallida", "认证失败"]
-            .map(String::from)
-            .to_vec();
+        let keywords: Vec<String> = MIXED_SCRIPT_KEYWORDS.map(String::from).to_vec();
         let kb = test_kb(&rules(&keywords));
         let engine = Engine::new(&kb, false);
         assert_eq!(engine.buffer_search_kind(), "teddy");
@@ -292,9 +294,7 @@ mod tests {
 
     #[test]
     fn a_line_whose_only_non_ascii_characters_are_in_no_keyword_is_not_a_candidate() {
-        let keywords: Vec<String> = ["deployment failed", "autenticación fallida", "认证失败"]
-            .map(String::from)
-            .to_vec();
+        let keywords: Vec<String> = MIXED_SCRIPT_KEYWORDS.map(String::from).to_vec();
         let kb = test_kb(&rules(&keywords));
         let engine = Engine::new(&kb, false);
         engine.buffer_search_kind();

@@ -82,11 +82,7 @@ impl BufferSearch {
         // Sorted, equal prefixes are neighbours: a keyword adds a prefix of length `cap`
         // unless its neighbour shares that prefix.
         let shared: Vec<usize> = std::iter::once(0)
-            .chain(
-                sorted
-                    .windows(2)
-                    .map(|w| w[0].iter().zip(w[1]).take_while(|(a, b)| a == b).count()),
-            )
+            .chain(sorted.windows(2).map(|w| common_prefix_len(w[0], w[1])))
             .collect();
         let bytes_at = |cap: usize| -> usize {
             sorted
@@ -229,7 +225,8 @@ impl<'kb> Prefilter<'kb> {
         let scan_set = self.scan_set(every);
         let mut non_ascii: Vec<char> = scan_set
             .iter()
-            .flat_map(|k| String::from_utf8_lossy(k).chars().collect::<Vec<_>>())
+            // Keywords come lower-cased from the rules' text: valid UTF-8.
+            .flat_map(|k| std::str::from_utf8(k).unwrap_or_default().chars())
             .filter(|c| !c.is_ascii())
             .collect();
         // A line with a no-break space may hold a keyword of two words across it.
@@ -431,12 +428,7 @@ fn dfa_bytes(prefixes: &[&[u8]]) -> usize {
     let mut used = [false; 256];
     let mut previous: &[u8] = &[];
     for prefix in &sorted {
-        let shared = prefix
-            .iter()
-            .zip(previous)
-            .take_while(|(a, b)| a == b)
-            .count();
-        nodes += prefix.len() - shared;
+        nodes += prefix.len() - common_prefix_len(prefix, previous);
         for &b in *prefix {
             used[b as usize] = true;
         }
@@ -444,6 +436,11 @@ fn dfa_bytes(prefixes: &[&[u8]]) -> usize {
     }
     let classes = 1 + (1..256).filter(|&b| used[b] || used[b - 1]).count();
     nodes * classes.next_power_of_two() * 4
+}
+
+/// How many first bytes `a` and `b` share.
+fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 /// A contiguous NFA over `prefixes`: several times faster to build than the DFA.

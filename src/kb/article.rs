@@ -77,7 +77,7 @@ fn untrusted_text(
     body_start: usize,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let text = source.text.as_str();
+    let text = &*source.text;
     let allowed = |c: char| matches!(c, '\t' | '\n' | '\r');
     for (at, c) in text.char_indices() {
         if crate::text::is_hidden(c) && !allowed(c) && !(c == '\u{FEFF}' && at == 0) {
@@ -157,7 +157,7 @@ pub fn parse_article(
     source: &SharedSource,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Article> {
-    let text = source.text.as_str();
+    let text = &*source.text;
     let Some((fm_range, body_start)) = split_front_matter(text) else {
         diags.push(
             Diagnostic::error("missing-front-matter", "article has no front matter")
@@ -516,7 +516,7 @@ mod tests {
     use crate::source::SourceFile;
 
     fn parse(text: &str) -> (Option<Article>, Vec<Diagnostic>) {
-        let src = SourceFile::new("kb/a.md", text);
+        let src = SourceFile::new("kb/a.md", text.to_owned());
         let mut diags = Vec::new();
         let article = parse_article(ArticleId::parse("a").unwrap(), &src, &mut diags);
         (article, diags)

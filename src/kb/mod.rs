@@ -378,7 +378,7 @@ pub(crate) fn test_kb(rules: &str) -> KnowledgeBase {
                 "+++\ntitle = \"A\"\n+++\n## Symptoms\nx\n## Cause\ny\n## Fix\n1. z\n",
             ),
         )],
-        rule_files: vec![SourceFile::new("rules/a.toml", rules)],
+        rule_files: vec![SourceFile::new("rules/a.toml", rules.to_owned())],
         synonyms: None,
     };
     let mut diags = Vec::new();
@@ -420,7 +420,10 @@ mod tests {
                     "+++\ntitle = \"A\"\n+++\n## Symptoms\nx\n## Cause\ny\n## Fix\n1. z\n",
                 ),
             )],
-            rule_files: vec![SourceFile::new(format!("{dir}/rules/a.toml"), rules)],
+            rule_files: vec![SourceFile::new(
+                format!("{dir}/rules/a.toml"),
+                rules.to_owned(),
+            )],
             synonyms: None,
         }
     }

@@ -57,7 +57,7 @@ pub fn builtin() -> RootFiles {
             let name = format!("builtin:kb/{}", f.path().display());
             (
                 stem,
-                SourceFile::new(name, String::from_utf8_lossy(f.contents()).into_owned()),
+                SourceFile::new(name, String::from_utf8_lossy(f.contents())),
             )
         })
         .collect();
@@ -67,7 +67,7 @@ pub fn builtin() -> RootFiles {
         .filter(|f| f.path().extension().is_some_and(|e| e == "toml"))
         .map(|f| {
             let name = format!("builtin:rules/{}", f.path().display());
-            SourceFile::new(name, String::from_utf8_lossy(f.contents()).into_owned())
+            SourceFile::new(name, String::from_utf8_lossy(f.contents()))
         })
         .collect();
     rule_files.sort_by(|a, b| a.name.cmp(&b.name));
@@ -76,7 +76,7 @@ pub fn builtin() -> RootFiles {
         .map(|f| {
             SourceFile::new(
                 format!("builtin:kb/{}", super::synonyms::SYNONYMS_FILE),
-                String::from_utf8_lossy(f.contents()).into_owned(),
+                String::from_utf8_lossy(f.contents()),
             )
         });
     RootFiles {

@@ -208,7 +208,7 @@ mod tests {
         let mut diags = Vec::new();
         for (i, text) in files.iter().enumerate() {
             synonyms.merge_file(
-                &SourceFile::new(format!("r{i}/kb/synonyms.toml"), *text),
+                &SourceFile::new(format!("r{i}/kb/synonyms.toml"), text.to_string()),
                 &mut diags,
             );
         }

@@ -206,7 +206,7 @@ mod tests {
     use crate::source::SourceFile;
 
     fn load(text: &str) -> (Vec<Rule>, Vec<Diagnostic>) {
-        let src = SourceFile::new("rules/t.toml", text);
+        let src = SourceFile::new("rules/t.toml", text.to_owned());
         let mut diags = Vec::new();
         let rules = load_rule_file(&src, &mut diags);
         (rules, diags)

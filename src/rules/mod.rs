@@ -234,6 +234,12 @@ impl Rule {
             .map_err(|d| &**d)
     }
 
+    /// Pattern `i`'s regex if it was compiled already (whether it compiled or not).
+    pub fn regex_if_compiled(&self, i: usize) -> Option<Result<&CompiledRegex, &Diagnostic>> {
+        let slot = self.lazy.regexes.get()?.get(i)?.get()?;
+        Some(slot.as_ref().map_err(|d| &**d))
+    }
+
     /// The `unless` vetoes, compiled on first use.
     pub fn unless_regexes(&self) -> Result<&[CompiledRegex], &Diagnostic> {
         self.refused()?;

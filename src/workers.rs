@@ -51,6 +51,53 @@ where
         .collect()
 }
 
+/// Like [`map_in_order`], but each result goes to `take`, on the calling thread and in
+/// item order, as soon as it and those before it are done: results too big to hold all
+/// at once and then copy (the rules of a big rule file's pieces) are moved on one by one.
+pub fn for_each_in_order<I, R>(
+    items: &[I],
+    threads: Option<usize>,
+    work: impl Fn(&I) -> R + Sync,
+    mut take: impl FnMut(R),
+) where
+    I: Sync,
+    R: Send,
+{
+    let workers = threads.unwrap_or_else(cores).min(items.len()).max(1);
+    if workers == 1 {
+        items.iter().for_each(|item| take(work(item)));
+        return;
+    }
+    let next = AtomicUsize::new(0);
+    let (done, results) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let done = done.clone();
+            let (next, work) = (&next, &work);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    if done.send((i, work(item))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done);
+        // Results that came before their turn.
+        let mut early = std::collections::BTreeMap::new();
+        let mut turn = 0;
+        for (i, result) in results {
+            early.insert(i, result);
+            while let Some(result) = early.remove(&turn) {
+                take(result);
+                turn += 1;
+            }
+        }
+    });
+}
+
 /// Like [`map_in_order`], but each thread folds the items it takes into its own state
 /// (`work` gets each item's index too), and the states come back, one per thread: for
 /// results too many to keep item by item, such as the summary of a corpus of logs.
@@ -107,6 +154,26 @@ mod tests {
             assert_eq!(out, items.iter().map(|x| x * 2).collect::<Vec<_>>());
         }
         assert!(map_in_order(&[] as &[u8], None, || (), |(), _| 0).is_empty());
+    }
+
+    #[test]
+    fn streamed_results_come_in_item_order() {
+        let items: Vec<u64> = (0..100).collect();
+        for threads in [None, Some(1), Some(3), Some(200)] {
+            let mut out = Vec::new();
+            for_each_in_order(
+                &items,
+                threads,
+                |&x| {
+                    // Later items finish first, so results arrive out of order.
+                    std::thread::sleep(std::time::Duration::from_micros(100 - x));
+                    x * 2
+                },
+                |r| out.push(r),
+            );
+            assert_eq!(out, items.iter().map(|x| x * 2).collect::<Vec<_>>());
+        }
+        for_each_in_order(&[] as &[u8], None, |_| 0, |_: i32| panic!("no item"));
     }
 
     #[test]

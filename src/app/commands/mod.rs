@@ -133,5 +133,19 @@ pub fn load_kb(global: &GlobalArgs) -> Result<KnowledgeBase, CommandError> {
     if loaded.has_errors() {
         return Err(CommandError::KnowledgeBase);
     }
+    release_load_memory();
     Ok(loaded.kb)
+}
+
+/// Gives the memory that loading freed back to the system. A big team root is parsed in
+/// pieces on every core; what their parsers freed stays in each thread's malloc arena,
+/// resident for the rest of the run (6 MiB of 35 with 10,000 rules), and glibc trims only
+/// the top of its heaps, and only past a threshold that rises as large blocks are freed.
+fn release_load_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointer and only returns free pages to the system; it
+    // is safe to call at any time, from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }

@@ -3,7 +3,6 @@
 //! a slow item never holds up the others, and the results come back in item order.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
 
 /// The threads to use when not told: one per core.
 pub fn cores() -> usize {
@@ -23,41 +22,19 @@ where
     I: Sync,
     R: Send,
 {
-    let workers = threads.unwrap_or_else(cores).min(items.len()).max(1);
-    if workers == 1 {
-        let mut state = init();
-        return items.iter().map(|item| work(&mut state, item)).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                let mut state = init();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    let result = work(&mut state, item);
-                    results.lock().unwrap_or_else(PoisonError::into_inner)[i] = Some(result);
-                }
-            });
-        }
-    });
+    let mut results = Vec::with_capacity(items.len());
+    for_each_in_order(items, threads, init, work, |r| results.push(r));
     results
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner)
-        .into_iter()
-        .map(|r| r.expect("every item is done"))
-        .collect()
 }
 
 /// Like [`map_in_order`], but each result goes to `take`, on the calling thread and in
 /// item order, as soon as it and those before it are done: results too big to hold all
 /// at once and then copy (the rules of a big rule file's pieces) are moved on one by one.
-pub fn for_each_in_order<I, R>(
+pub fn for_each_in_order<I, S, R>(
     items: &[I],
     threads: Option<usize>,
-    work: impl Fn(&I) -> R + Sync,
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, &I) -> R + Sync,
     mut take: impl FnMut(R),
 ) where
     I: Sync,
@@ -65,7 +42,8 @@ pub fn for_each_in_order<I, R>(
 {
     let workers = threads.unwrap_or_else(cores).min(items.len()).max(1);
     if workers == 1 {
-        items.iter().for_each(|item| take(work(item)));
+        let mut state = init();
+        items.iter().for_each(|item| take(work(&mut state, item)));
         return;
     }
     let next = AtomicUsize::new(0);
@@ -73,12 +51,13 @@ pub fn for_each_in_order<I, R>(
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let done = done.clone();
-            let (next, work) = (&next, &work);
+            let (next, init, work) = (&next, &init, &work);
             scope.spawn(move || {
+                let mut state = init();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(item) = items.get(i) else { break };
-                    if done.send((i, work(item))).is_err() {
+                    if done.send((i, work(&mut state, item))).is_err() {
                         break;
                     }
                 }
@@ -164,7 +143,8 @@ mod tests {
             for_each_in_order(
                 &items,
                 threads,
-                |&x| {
+                || (),
+                |(), &x| {
                     // Later items finish first, so results arrive out of order.
                     std::thread::sleep(std::time::Duration::from_micros(100 - x));
                     x * 2
@@ -173,7 +153,13 @@ mod tests {
             );
             assert_eq!(out, items.iter().map(|x| x * 2).collect::<Vec<_>>());
         }
-        for_each_in_order(&[] as &[u8], None, |_| 0, |_: i32| panic!("no item"));
+        for_each_in_order(
+            &[] as &[u8],
+            None,
+            || (),
+            |(), _| 0,
+            |_: i32| panic!("no item"),
+        );
     }
 
     #[test]

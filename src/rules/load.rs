@@ -48,7 +48,8 @@ pub fn load_rule_file_into(
     workers::for_each_in_order(
         &ranges,
         None,
-        |range| {
+        || (),
+        |(), range| {
             let mut piece_diags = Vec::new();
             let rules = load_piece(&Piece::new(source, range.clone()), &mut piece_diags);
             (rules, piece_diags)

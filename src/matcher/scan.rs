@@ -9,7 +9,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Read};
-use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError, mpsc};
 
 use memchr::{memchr, memrchr};
 
@@ -67,7 +68,7 @@ pub enum ScanError {
 }
 
 /// What a region's last line is.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum RegionEnd {
     /// The region ends with a newline.
     Newline,
@@ -91,17 +92,17 @@ pub struct Scanner<'e, 'kb, T: Trace = NoTrace> {
     pub(super) contexts: BTreeMap<u64, LineContext>,
     /// The last `context_before` complete lines of earlier regions.
     pub(super) tail: VecDeque<(u64, String)>,
-    /// A lower-cased copy of the region, where keywords are searched.
+    /// Where this thread lower-cases what it searches (keywords are searched in a
+    /// lower-cased copy).
     pub(super) lowered: Vec<u8>,
-    /// The engine's per-group search state for the current region.
+    /// The prefilter's search state for the region searched on this thread alone.
     pub(super) next_hits: NextHits,
-    /// The current region's lines the rules must see.
+    /// That region's lines the rules must see.
     pub(super) candidate_lines: CandidateLines,
-    /// Threads that search parts of a region beside this one (`options.threads` above
-    /// one), started on the first region worth sharing.
-    pool: Option<rayon::ThreadPool>,
+    /// The keywords of the line being checked, when the searching thread left them.
+    listing: CandidateLines,
     /// The system refused the search threads once: the scanner does not ask again.
-    pool_refused: bool,
+    threads_refused: bool,
     /// Bytes of the current line in earlier pieces (an overlong line), so a shown line
     /// says where it starts within the whole line.
     pub(super) piece_offset: u64,
@@ -125,8 +126,8 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
             lowered: Vec::new(),
             next_hits: Default::default(),
             candidate_lines: CandidateLines::default(),
-            pool: None,
-            pool_refused: false,
+            listing: CandidateLines::default(),
+            threads_refused: false,
             piece_offset: 0,
             line_offset: 0,
             regex_scratch: Default::default(),
@@ -143,81 +144,20 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
     }
 
     /// Scans `reader` to its end, adding to `out`.
-    pub fn scan<R: Read>(&mut self, mut reader: R, out: &mut FindingSet) -> Result<(), ScanError> {
+    ///
+    /// With more than one thread, and once a region is worth sharing, the regions go
+    /// through a pipeline: the other threads search the regions read after the one this
+    /// thread runs the rules on, so reading, searching and the rules run side by side.
+    pub fn scan<R: Read>(&mut self, reader: R, out: &mut FindingSet) -> Result<(), ScanError> {
         self.windows.clear();
         self.contexts.clear();
         self.tail.clear();
-        self.piece_offset = 0;
-        // Undecided until a `\n` is seen or enough input has come without one.
-        let mut cr_only: Option<bool> = None;
-        // Parts of a region searched at once must each be worth waking a thread for.
-        let buffer_size = match self.options.threads {
-            0 | 1 => self.options.buffer_size,
-            _ => self.options.buffer_size.max(PARALLEL_BUFFER_BYTES),
-        };
-        let mut buf = vec![0u8; buffer_size.max(1)];
-        let mut len = 0usize;
-        // Line number of buf[0].
+        let mut regions = Regions::new(reader, self.options.buffer_size);
+        // Line number of the next region's first line.
         let mut line_no: u64 = 1;
-        loop {
-            if len == buf.len() {
-                if buf.len() < MAX_LINE_BYTES {
-                    buf.resize((buf.len() * 2).min(MAX_LINE_BYTES), 0);
-                } else {
-                    // One line fills the whole buffer: match this piece, keep the tail.
-                    let (_, kept) =
-                        self.process(&mut buf[..len], line_no, RegionEnd::Piece, out)?;
-                    let overlap = PIECE_OVERLAP.min(kept);
-                    buf.copy_within(kept - overlap..kept, 0);
-                    len = overlap;
-                    self.piece_offset += (kept - overlap) as u64;
-                }
-            }
-            let n = match reader.read(&mut buf[len..]) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            };
-            let mut fresh = len;
-            len += n;
-            out.stats.bytes += n as u64;
-            if cr_only.is_none() {
-                if memchr(b'\n', &buf[..len]).is_some() {
-                    cr_only = Some(false);
-                } else if len >= CR_ONLY_PROBE {
-                    cr_only = Some(memchr(b'\r', &buf[..len]).is_some());
-                    fresh = 0;
-                }
-            }
-            if cr_only == Some(true) {
-                cr_to_lf(&mut buf[fresh..len]);
-            }
-            if let Some(pos) = memrchr(b'\n', &buf[fresh..len]) {
-                let end = fresh + pos + 1;
-                let (newlines, _) =
-                    self.process(&mut buf[..end], line_no, RegionEnd::Newline, out)?;
-                line_no += newlines;
-                buf.copy_within(end..len, 0);
-                len -= end;
-                self.piece_offset = 0;
-            }
-        }
-        if cr_only.is_none() && memchr(b'\n', &buf[..len]).is_none() {
-            cr_to_lf(&mut buf[..len]);
-            if let Some(pos) = memrchr(b'\n', &buf[..len]) {
-                let end = pos + 1;
-                let (newlines, _) =
-                    self.process(&mut buf[..end], line_no, RegionEnd::Newline, out)?;
-                line_no += newlines;
-                buf.copy_within(end..len, 0);
-                len -= end;
-            }
-        }
-        if len > 0 {
-            self.process(&mut buf[..len], line_no, RegionEnd::Eof, out)?;
-            line_no += 1;
-        }
+        let scanned = self.scan_regions(&mut regions, &mut line_no, out);
+        out.stats.bytes += regions.bytes;
+        scanned?;
         out.stats.lines += line_no - 1;
         if self.wants_context() {
             self.attach_contexts(out);
@@ -225,152 +165,268 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         Ok(())
     }
 
-    /// Processes whole lines (the region ends at a newline, at the input's end, or is a
-    /// piece of an overlong line). Strips ANSI escapes in place first. Returns the number
-    /// of newlines in the region and its length after stripping.
-    fn process(
+    /// Checks the regions on this thread alone until one is worth sharing, then hands
+    /// the rest to the pipeline.
+    fn scan_regions<R: Read>(
         &mut self,
-        region: &mut [u8],
-        first_line: u64,
-        end_kind: RegionEnd,
-        out: &mut FindingSet,
-    ) -> Result<(u64, usize), ScanError> {
-        let kept = line::strip_escapes_in_place(region);
-        let region: &[u8] = &region[..kept];
-        if region.is_empty() && end_kind == RegionEnd::Eof {
-            // The last line held only escape codes (a colour reset, typically): it is
-            // still a line, now empty.
-            self.empty_last_line(first_line, out)?;
-            return Ok((0, kept));
-        }
-        let with_context = self.wants_context();
-        if with_context && end_kind != RegionEnd::Piece {
-            self.fill_pending_after(region, first_line);
-        }
-
-        // Keywords are searched in a lower-cased copy, so the automaton can be
-        // case-sensitive; offsets are the same in both. The copy is only grown, never
-        // cleared: each byte of the region's share is written before it is read.
-        let mut lowered = std::mem::take(&mut self.lowered);
-        if lowered.len() < region.len() {
-            lowered.resize(region.len(), 0);
-        }
-        let mut candidates = std::mem::take(&mut self.candidate_lines);
-        let mut cursor = first_line;
-        let checked = self.search_and_check(
-            region,
-            &mut lowered[..region.len()],
-            &mut candidates,
-            end_kind,
-            &mut cursor,
-            out,
-        );
-        self.lowered = lowered;
-        self.candidate_lines = candidates;
-        checked?;
-        let newlines = cursor - first_line;
-
-        if with_context {
-            self.remember_tail(region, first_line, newlines, end_kind);
-            self.prune_contexts(out);
-        }
-        Ok((newlines, kept))
-    }
-
-    /// Lower-cases `region` into `lowered`, finds its candidate lines and runs the rules on
-    /// them in order; `line` goes from the region's first line number to the one after it. With more than one thread and a region big enough to share, the
-    /// region is cut into parts of whole lines that the threads search at once, this one
-    /// among them: it runs the rules on each part as soon as that part and those before
-    /// it are searched, and searches a part itself whenever it would otherwise wait.
-    fn search_and_check(
-        &mut self,
-        region: &[u8],
-        lowered: &mut [u8],
-        candidates: &mut CandidateLines,
-        end_kind: RegionEnd,
-        line: &mut u64,
+        regions: &mut Regions<R>,
+        line_no: &mut u64,
         out: &mut FindingSet,
     ) -> Result<(), ScanError> {
-        // A trace sees every line, including those the prefilter would skip.
-        let every_line = T::ENABLED || self.engine.has_unfiltered();
-        // Rules are settled ahead only by threads beside this one (on one thread it would
-        // be the same work twice, with a second regex scratch), and never for a trace,
-        // which reports every candidate rule.
-        let mode = PartMode {
-            every_line,
-            settle: false,
-        };
-        let engine = self.engine;
-        let wanted = match self.options.threads {
-            0 | 1 => 1,
-            threads => threads * PARTS_PER_THREAD,
-        };
-        let parts = split_at_lines(region, wanted);
-        let pool = match parts.len() {
-            1 => None,
-            _ if self.pool_refused => None,
-            _ => self.pool.take().or_else(|| {
-                let pool = start_pool(self.options.threads);
-                self.pool_refused = pool.is_none();
-                pool
-            }),
-        };
-        let Some(pool) = pool else {
-            lower_into(region, lowered);
-            let memo = &mut self.next_hits;
-            find_in_part(engine, mode, region, lowered, 0, memo, candidates);
-            return self.check_part(region, (0, lowered), candidates, end_kind, line, out);
-        };
-        let mode = PartMode {
-            settle: !T::ENABLED,
-            ..mode
-        };
-        let shared = SharedSearch::new(engine, mode, region, lowered, &parts);
-        let checked = pool.in_place_scope(|scope| {
-            for _ in 0..pool.current_num_threads() {
-                scope.spawn(|_| while shared.search_next(End::Front) {});
+        let searchers = self.options.threads.saturating_sub(1);
+        while let Some(region) = regions.next()? {
+            if searchers > 0 && !self.threads_refused && region.len >= PARALLEL_REGION_MIN {
+                return self.pipeline(region, regions, searchers, line_no, out);
             }
-            for index in 0..parts.len() {
-                let (part, found) = shared.wait_for(index);
-                self.check_part(region, part, found, end_kind, line, out)?;
-            }
-            Ok(())
-        });
-        self.pool = Some(pool);
+            self.check_alone(region, regions, line_no, out)?;
+        }
+        Ok(())
+    }
+
+    /// Searches a region and runs the rules on it, on this thread.
+    fn check_alone<R: Read>(
+        &mut self,
+        region: Region,
+        regions: &mut Regions<R>,
+        line_no: &mut u64,
+        out: &mut FindingSet,
+    ) -> Result<(), ScanError> {
+        let found = self.search_alone(&region);
+        let checked = self.check_region(&region, &found, line_no, out);
+        self.candidate_lines = found;
+        regions.recycle(region.buffer);
         checked
     }
 
-    /// Runs the rules on the candidate lines `found` of one part of `region` (`part`: where
-    /// it starts in the region, and its lower-cased text); `line` is the number of the
-    /// part's first line, then of the next part's.
-    fn check_part(
+    /// Searches a region on this thread.
+    fn search_alone(&mut self, region: &Region) -> CandidateLines {
+        let mode = PartMode {
+            every_line: self.every_line(),
+            list: false,
+        };
+        let mut found = std::mem::take(&mut self.candidate_lines);
+        let (scratch, memo) = (&mut self.lowered, &mut self.next_hits);
+        find_in_part(self.engine, mode, region.text(), scratch, memo, &mut found);
+        found
+    }
+
+    /// A trace sees every line, including those the prefilter would skip; keyword-less
+    /// rules may fire on any line.
+    fn every_line(&self) -> bool {
+        T::ENABLED || self.engine.has_unfiltered()
+    }
+
+    /// Runs the regions from `first` on through `searchers` threads that search them,
+    /// each taking the next region read, while this thread reads ahead and runs the rules
+    /// on each region in order as soon as it is searched. At most `IN_FLIGHT_PER_SEARCHER`
+    /// regions per searcher are read and not yet checked, which bounds the memory.
+    fn pipeline<R: Read>(
         &mut self,
-        region: &[u8],
-        (from, lowered): (usize, &[u8]),
+        first: Region,
+        regions: &mut Regions<R>,
+        searchers: usize,
+        line_no: &mut u64,
+        out: &mut FindingSet,
+    ) -> Result<(), ScanError> {
+        let engine = self.engine;
+        let mode = PartMode {
+            every_line: self.every_line(),
+            list: false,
+        };
+        // A trace reports every rule a line's keywords stand for: the searchers leave it
+        // the listing.
+        let may_list = !T::ENABLED;
+        // Regions sent and not yet taken by a searcher.
+        let waiting = AtomicUsize::new(0);
+        let limit = searchers * IN_FLIGHT_PER_SEARCHER;
+        let (to_search, inbox) = mpsc::channel::<(usize, Region)>();
+        let inbox = Mutex::new(inbox);
+        let (searched_tx, searched) = mpsc::channel::<(usize, Searched)>();
+        let mut first = Some(first);
+        let piped = std::thread::scope(|scope| {
+            // Moved in, so that it is dropped (and the searchers stop) however this ends.
+            let to_search = to_search;
+            let mut started = 0;
+            for i in 0..searchers {
+                let (inbox, searched_tx, waiting) = (&inbox, searched_tx.clone(), &waiting);
+                let searcher = move || {
+                    let (mut scratch, mut memo) = (Vec::new(), NextHits::default());
+                    loop {
+                        let next = inbox.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                        let Ok((seq, region)) = next else { break };
+                        waiting.fetch_sub(1, Ordering::Relaxed);
+                        let _failure = SearchFailure {
+                            seq,
+                            to: &searched_tx,
+                        };
+                        let mut found = CandidateLines::default();
+                        let text = region.text();
+                        find_in_part(engine, mode, text, &mut scratch, &mut memo, &mut found);
+                        // With no region waiting, the searchers are ahead of the rules:
+                        // they take the listing of the keywords on too, so the work
+                        // shares itself out whichever side is slower.
+                        if may_list && waiting.load(Ordering::Relaxed) == 0 {
+                            found.list_all(engine, text);
+                        }
+                        if searched_tx.send((seq, Ok((region, found)))).is_err() {
+                            break;
+                        }
+                    }
+                };
+                let name = format!("arm-kb-scan-{i}");
+                match std::thread::Builder::new()
+                    .name(name)
+                    .spawn_scoped(scope, searcher)
+                {
+                    Ok(_) => started += 1,
+                    Err(_) => break,
+                }
+            }
+            drop(searched_tx);
+            if started == 0 {
+                return None;
+            }
+            let limit = limit.min(started * IN_FLIGHT_PER_SEARCHER);
+            let (mut sent, mut checked) = (0usize, 0usize);
+            let mut early = BTreeMap::new();
+            let mut run = || -> Result<(), ScanError> {
+                // A region in a grown buffer (a line longer than the buffer), held until
+                // those before it are checked and then checked here: the pipeline would
+                // multiply its memory.
+                let mut held = None;
+                loop {
+                    while held.is_none() && sent - checked < limit {
+                        let region = match first.take() {
+                            Some(region) => region,
+                            None => match regions.next()? {
+                                Some(region) => region,
+                                None => break,
+                            },
+                        };
+                        if regions.is_oversized(&region) {
+                            held = Some(region);
+                            break;
+                        }
+                        waiting.fetch_add(1, Ordering::Relaxed);
+                        if to_search.send((sent, region)).is_err() {
+                            panic!("the threads searching the log stopped");
+                        }
+                        sent += 1;
+                    }
+                    if checked == sent {
+                        match held.take() {
+                            Some(region) => {
+                                self.check_alone(region, regions, line_no, out)?;
+                                continue;
+                            }
+                            None => return Ok(()),
+                        }
+                    }
+                    let (region, found) = loop {
+                        if let Some(done) = early.remove(&checked) {
+                            break done;
+                        }
+                        let Ok((seq, result)) = searched.recv() else {
+                            panic!("the threads searching the log stopped");
+                        };
+                        let Ok(done) = result else {
+                            panic!("the thread searching region {seq} of the log panicked");
+                        };
+                        early.insert(seq, done);
+                    };
+                    let checked_region = self.check_region(&region, &found, line_no, out);
+                    regions.recycle(region.buffer);
+                    checked_region?;
+                    checked += 1;
+                }
+            };
+            Some(run())
+        });
+        match piped {
+            Some(result) => result,
+            None => {
+                // The system gives no thread: the rest is checked on this one.
+                self.threads_refused = true;
+                if let Some(region) = first {
+                    self.check_alone(region, regions, line_no, out)?;
+                }
+                self.scan_regions(regions, line_no, out)
+            }
+        }
+    }
+
+    /// Runs the rules on the candidate lines `found` of a region, with the context lines
+    /// around them; `line_no` goes from its first line's number to the next region's.
+    fn check_region(
+        &mut self,
+        region: &Region,
         found: &CandidateLines,
+        line_no: &mut u64,
+        out: &mut FindingSet,
+    ) -> Result<(), ScanError> {
+        let (text, end_kind, first_line) = (region.text(), region.end, *line_no);
+        if text.is_empty() && end_kind == RegionEnd::Eof {
+            // The last line held only escape codes (a colour reset, typically): it is
+            // still a line, now empty.
+            self.empty_last_line(first_line, out)?;
+            *line_no += 1;
+            return Ok(());
+        }
+        self.piece_offset = region.piece_offset;
+        let with_context = self.wants_context();
+        if with_context && end_kind != RegionEnd::Piece {
+            self.fill_pending_after(text, first_line);
+        }
+        let mut listing = std::mem::take(&mut self.listing);
+        let checked = self.check_candidates(text, found, &mut listing, first_line, end_kind, out);
+        self.listing = listing;
+        checked?;
+        let line = first_line + found.newlines;
+        let newlines = line - first_line;
+        if with_context {
+            self.remember_tail(text, first_line, newlines, end_kind);
+            self.prune_contexts(out);
+        }
+        // The last line of the input has no newline, and a piece's last line goes on.
+        *line_no = line + u64::from(end_kind == RegionEnd::Eof);
+        Ok(())
+    }
+
+    /// Runs the rules on each candidate line of a region (`text`, first line
+    /// `first_line`), listing in `listing` the keywords of those not listed yet.
+    fn check_candidates(
+        &mut self,
+        text: &[u8],
+        found: &CandidateLines,
+        listing: &mut CandidateLines,
+        first_line: u64,
         end_kind: RegionEnd,
-        line: &mut u64,
         out: &mut FindingSet,
     ) -> Result<(), ScanError> {
         let with_context = self.wants_context();
         for candidate in &found.lines {
             let (start, end) = (candidate.start, candidate.end);
-            let line_no = *line + candidate.line_in_part;
-            let complete = end < region.len() || end_kind != RegionEnd::Piece;
+            let number = first_line + candidate.line_in_region;
+            let complete = end < text.len() || end_kind != RegionEnd::Piece;
+            let (raw, lowered) = (&text[start..end], found.lowered_line(candidate));
+            let listed = match &candidate.keywords {
+                LineKeywords::None => Listed::default(),
+                LineKeywords::Listed(ranges) => found.listed(ranges),
+                &LineKeywords::Unlisted { hit } => {
+                    listing.clear();
+                    let line = line::trim_cr(raw);
+                    let line = (line, &lowered[..line.len()]);
+                    let ranges = listing.list(self.engine, line, hit, false);
+                    listing.listed(&ranges)
+                }
+            };
             self.line_matched = false;
             self.line_offset = if start == 0 { self.piece_offset } else { 0 };
-            self.check_line(
-                &region[start..end],
-                &lowered[start - from..end - from],
-                line_no,
-                found.listed(candidate),
-                out,
-            )?;
+            self.check_line(raw, lowered, number, listed, out)?;
             if with_context && self.line_matched && complete {
-                self.open_context(region, start, end, line_no);
+                self.open_context(text, start, end, number);
             }
         }
-        *line += found.newlines;
         Ok(())
     }
 
@@ -428,23 +484,36 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
     }
 }
 
-/// A line the rules must see: its bounds in the region, its line in its part, and what
-/// the prefilter found on it (the ranges are in its part's `CandidateLines`; empty when
-/// every line is looked at and this one has no keyword).
+/// A line the rules must see: its bounds in the region, its line in the region, and its
+/// keywords.
 pub(super) struct Candidate {
     start: usize,
     end: usize,
-    line_in_part: u64,
-    rules: (u32, u32),
-    keywords: (u32, u32),
-    error_line: bool,
+    /// Where its lower-cased text starts in the region's `lowered`.
+    lowered_from: usize,
+    line_in_region: u64,
+    keywords: LineKeywords,
 }
 
-/// The candidate lines of one part, with what their keywords stand for: listed by the
-/// thread that searched the part, so the thread that runs the rules does not.
+/// What the prefilter knows of a candidate line's keywords.
+enum LineKeywords {
+    /// None: every line is looked at, and this one has no keyword.
+    None,
+    /// Where the scan hit the line; its keywords are listed by the thread that runs the
+    /// rules.
+    Unlisted { hit: usize },
+    /// Listed by the thread that searched the region (the ranges are in its
+    /// `CandidateLines`).
+    Listed(ListedRanges),
+}
+
+/// The candidate lines of a region, with what their keywords stand for when the thread
+/// that searched the region listed them.
 #[derive(Default)]
 pub(super) struct CandidateLines {
     lines: Vec<Candidate>,
+    /// The lines lower-cased, one after the other, for the rules' guards.
+    lowered: Vec<u8>,
     /// Each line's rules, sorted and distinct.
     rules: Vec<u32>,
     /// Each line's keywords and where they start in it.
@@ -458,17 +527,39 @@ pub(super) struct CandidateLines {
 impl CandidateLines {
     fn clear(&mut self) {
         self.lines.clear();
+        self.lowered.clear();
         self.rules.clear();
         self.keywords.clear();
         self.newlines = 0;
     }
 
-    fn listed(&self, line: &Candidate) -> Listed<'_> {
+    fn lowered_line(&self, line: &Candidate) -> &[u8] {
+        &self.lowered[line.lowered_from..][..line.end - line.start]
+    }
+
+    /// Lists the keywords of every line not listed yet (`text`: the region), settling
+    /// their rules.
+    fn list_all(&mut self, engine: &Engine<'_>, text: &[u8]) {
+        let mut lines = std::mem::take(&mut self.lines);
+        for candidate in &mut lines {
+            if let LineKeywords::Unlisted { hit } = candidate.keywords {
+                let line = line::trim_cr(&text[candidate.start..candidate.end]);
+                let from = candidate.lowered_from;
+                let lowered = std::mem::take(&mut self.lowered);
+                let ranges = self.list(engine, (line, &lowered[from..][..line.len()]), hit, true);
+                self.lowered = lowered;
+                candidate.keywords = LineKeywords::Listed(ranges);
+            }
+        }
+        self.lines = lines;
+    }
+
+    fn listed(&self, ranges: &ListedRanges) -> Listed<'_> {
         let range = |(from, to): (u32, u32)| from as usize..to as usize;
         Listed {
-            rules: &self.rules[range(line.rules)],
-            keywords: &self.keywords[range(line.keywords)],
-            error_line: line.error_line,
+            rules: &self.rules[range(ranges.rules)],
+            keywords: &self.keywords[range(ranges.keywords)],
+            error_line: ranges.error_line,
         }
     }
 
@@ -511,12 +602,14 @@ impl CandidateLines {
     }
 }
 
-/// How a part is searched: every line a candidate (a trace, or keyword-less rules), and
-/// whether the rules of a line are settled by the searching thread.
+/// How a region is searched: every line a candidate (a trace, or keyword-less rules), and
+/// whether the searching thread lists each line's keywords and settles its rules (worth
+/// it when several threads search: with one, listing on the thread that runs the rules
+/// shares the work out more evenly).
 #[derive(Clone, Copy)]
 struct PartMode {
     every_line: bool,
-    settle: bool,
+    list: bool,
 }
 
 thread_local! {
@@ -550,7 +643,7 @@ fn may_fire(
     }
 }
 
-#[derive(Default)]
+#[derive(Clone, Copy, Default)]
 struct ListedRanges {
     rules: (u32, u32),
     keywords: (u32, u32),
@@ -570,224 +663,213 @@ pub(super) struct Listed<'a> {
 /// Regions smaller than this are searched by one thread: waking another costs more than
 /// it would save.
 const PARALLEL_REGION_MIN: usize = 128 << 10;
-/// Parts a region is cut into per thread, so that the thread that runs the rules can
-/// start on the first parts while the others are searched, and search some itself.
-const PARTS_PER_THREAD: usize = 8;
-/// The read buffer when a region is searched by several threads. On 1 GiB of pipeline
-/// log with two threads, 256 KiB regions took 5.3 s and 1 MiB ones 4.6 s (one thread:
-/// 5.7 s): each part must be long enough to pay for handing it over.
-const PARALLEL_BUFFER_BYTES: usize = 1 << 20;
+/// Regions read ahead per searching thread and not yet checked: one being searched and
+/// one waiting, so a searcher never waits for the reading.
+const IN_FLIGHT_PER_SEARCHER: usize = 2;
 
-/// Where each of up to `parts` parts of `region` ends, every part whole lines of about
-/// the same size (a region of one long line is one part).
-fn split_at_lines(region: &[u8], parts: usize) -> Vec<usize> {
-    if parts <= 1 || region.len() < PARALLEL_REGION_MIN {
-        return vec![region.len()];
+/// A region of whole lines as read, its escapes stripped: `buffer[..len]`.
+pub(super) struct Region {
+    buffer: Vec<u8>,
+    len: usize,
+    end: RegionEnd,
+    /// Bytes of its first line in earlier pieces (an overlong line).
+    piece_offset: u64,
+}
+
+impl Region {
+    fn text(&self) -> &[u8] {
+        &self.buffer[..self.len]
     }
-    let step = region.len().div_ceil(parts);
-    let mut ends = Vec::with_capacity(parts);
-    let mut from = 0;
-    while from < region.len() {
-        let target = (from + step).min(region.len());
-        let end = match memchr(b'\n', &region[target - 1..]) {
-            Some(i) if target < region.len() => target + i,
-            _ => region.len(),
-        };
-        ends.push(end);
-        from = end;
+}
+
+/// What a searcher thread gives back: the region and its candidate lines, or that it
+/// panicked while searching it.
+type Searched = Result<(Region, CandidateLines), ()>;
+
+/// Tells the scanning thread that the search of region `seq` unwound (a bug), so that it
+/// stops waiting for it; the scope then passes the panic on.
+struct SearchFailure<'a> {
+    seq: usize,
+    to: &'a mpsc::Sender<(usize, Searched)>,
+}
+
+impl Drop for SearchFailure<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = self.to.send((self.seq, Err(())));
+        }
     }
-    ends
 }
 
-/// The threads beside the scanning one: one fewer than asked for, so none waits for a
-/// core. `None` if the system refuses threads (the region is then searched by one).
-fn start_pool(threads: usize) -> Option<rayon::ThreadPool> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.saturating_sub(1).max(1))
-        .thread_name(|i| format!("arm-kb-scan-{i}"))
-        .build()
-        .ok()
+/// Cuts what a reader gives into regions of whole lines, each in a buffer of its own
+/// (the next region's start, an unfinished line, is moved to a fresh buffer), so a region
+/// can be searched and checked while the next ones are read. Buffers come back through
+/// `recycle`. A log with only `\r` line ends is read with `\r` as the line end; a line
+/// longer than `MAX_LINE_BYTES` comes in overlapping pieces.
+pub(super) struct Regions<R> {
+    reader: R,
+    /// The usual buffer size; a buffer grows only to hold a long line.
+    size: usize,
+    buf: Vec<u8>,
+    len: usize,
+    /// Undecided until a `\n` is seen or enough input has come without one.
+    cr_only: Option<bool>,
+    /// Bytes of the line at `buf[0]` in earlier pieces.
+    piece_offset: u64,
+    free: Vec<Vec<u8>>,
+    /// Bytes read so far.
+    bytes: u64,
+    eof: bool,
+    done: bool,
 }
 
-/// The parts of one region while threads search them: each part is taken once, by
-/// whichever thread comes first, and its lower-cased text and candidate lines are then
-/// read by the thread that runs the rules.
-struct SharedSearch<'r, 'e, 'kb> {
-    engine: &'e Engine<'kb>,
-    mode: PartMode,
-    region: &'r [u8],
-    parts: Vec<Part<'r>>,
-    /// The parts nobody has taken yet: the other threads take them from the front, in
-    /// the order the rules need them; the scanning thread, when it would wait, takes
-    /// them from the back, so that its rules keep following the others' search.
-    untaken: Mutex<std::ops::Range<usize>>,
-    /// Signalled whenever a part is done.
-    done: (Mutex<()>, Condvar),
-}
-
-struct Part<'r> {
-    from: usize,
-    to: usize,
-    /// Where its lower-cased text goes, until a thread takes it.
-    lowered: Mutex<Option<&'r mut [u8]>>,
-    /// Its lower-cased text and candidate lines, once searched.
-    found: OnceLock<(&'r [u8], CandidateLines)>,
-    /// The thread searching it panicked (a bug): whoever waits for it must not wait on.
-    failed: std::sync::atomic::AtomicBool,
-}
-
-impl<'r, 'e, 'kb> SharedSearch<'r, 'e, 'kb> {
-    fn new(
-        engine: &'e Engine<'kb>,
-        mode: PartMode,
-        region: &'r [u8],
-        mut lowered: &'r mut [u8],
-        ends: &[usize],
-    ) -> Self {
-        let mut from = 0;
-        let parts: Vec<Part<'r>> = ends
-            .iter()
-            .map(|&to| {
-                let (own, rest) = std::mem::take(&mut lowered).split_at_mut(to - from);
-                lowered = rest;
-                let part = Part {
-                    from,
-                    to,
-                    lowered: Mutex::new(Some(own)),
-                    found: OnceLock::new(),
-                    failed: Default::default(),
-                };
-                from = to;
-                part
-            })
-            .collect();
-        SharedSearch {
-            engine,
-            mode,
-            region,
-            untaken: Mutex::new(0..parts.len()),
-            parts,
-            done: (Mutex::new(()), Condvar::new()),
+impl<R: Read> Regions<R> {
+    fn new(reader: R, buffer_size: usize) -> Regions<R> {
+        Regions {
+            reader,
+            size: buffer_size.max(1),
+            buf: vec![0u8; buffer_size.max(1)],
+            len: 0,
+            cr_only: None,
+            piece_offset: 0,
+            free: Vec::new(),
+            bytes: 0,
+            eof: false,
+            done: false,
         }
     }
 
-    /// Searches a part nobody has taken, from the front or the back of those left; false
-    /// when none is left.
-    fn search_next(&self, end: End) -> bool {
-        let index = {
-            let mut untaken = self.untaken.lock().unwrap_or_else(PoisonError::into_inner);
-            match end {
-                End::Front => untaken.next(),
-                End::Back => untaken.next_back(),
+    /// A buffer back from a region that is done with.
+    /// Buffers grown for a long line are let go: memory stays what the usual size needs.
+    fn recycle(&mut self, buffer: Vec<u8>) {
+        if buffer.len() == self.size {
+            self.free.push(buffer);
+        }
+    }
+
+    /// Whether a region's buffer grew to hold a long line.
+    fn is_oversized(&self, region: &Region) -> bool {
+        region.buffer.len() > self.size
+    }
+
+    /// The next region, or None at the end of the input.
+    fn next(&mut self) -> io::Result<Option<Region>> {
+        while !self.eof {
+            if self.len == self.buf.len() {
+                if self.buf.len() < MAX_LINE_BYTES {
+                    let grown = (self.buf.len() * 2).min(MAX_LINE_BYTES);
+                    self.buf.resize(grown, 0);
+                } else {
+                    return Ok(Some(self.piece()));
+                }
             }
-        };
-        let Some(part) = index.and_then(|index| self.parts.get(index)) else {
-            return false;
-        };
-        let own = part
-            .lowered
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(own) = own {
-            let text = &self.region[part.from..part.to];
-            lower_into(text, own);
-            let mut found = CandidateLines::default();
-            let mut memo = NextHits::default();
-            let _failure = FailureSignal {
-                part,
-                done: &self.done,
+            let n = match self.reader.read(&mut self.buf[self.len..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
             };
-            find_in_part(
-                self.engine,
-                self.mode,
-                text,
-                own,
-                part.from,
-                &mut memo,
-                &mut found,
-            );
-            let _ = part.found.set((own, found));
+            let mut fresh = self.len;
+            self.len += n;
+            self.bytes += n as u64;
+            let read = &mut self.buf[..self.len];
+            if self.cr_only.is_none() {
+                if memchr(b'\n', read).is_some() {
+                    self.cr_only = Some(false);
+                } else if read.len() >= CR_ONLY_PROBE {
+                    self.cr_only = Some(memchr(b'\r', read).is_some());
+                    fresh = 0;
+                }
+            }
+            if self.cr_only == Some(true) {
+                cr_to_lf(&mut read[fresh..]);
+            }
+            if let Some(pos) = memrchr(b'\n', &read[fresh..]) {
+                return Ok(Some(self.cut(fresh + pos + 1, RegionEnd::Newline)));
+            }
         }
-        let _signal = self.done.0.lock().unwrap_or_else(PoisonError::into_inner);
-        self.done.1.notify_all();
-        true
-    }
-
-    /// Part `index` once searched (where it starts, its lower-cased text) and its
-    /// candidate lines; searches other parts while waiting, if any are left.
-    fn wait_for(&self, index: usize) -> ((usize, &'r [u8]), &CandidateLines) {
-        let part = &self.parts[index];
-        loop {
-            if let Some((lowered, found)) = part.found.get() {
-                return ((part.from, *lowered), found);
-            }
-            if part.failed.load(std::sync::atomic::Ordering::Acquire) {
-                panic!("the thread searching part {index} of a region panicked");
-            }
-            if !self.search_next(End::Back) {
-                let mut signal = self.done.0.lock().unwrap_or_else(PoisonError::into_inner);
-                while part.found.get().is_none()
-                    && !part.failed.load(std::sync::atomic::Ordering::Acquire)
-                {
-                    signal = self
-                        .done
-                        .1
-                        .wait(signal)
-                        .unwrap_or_else(PoisonError::into_inner);
+        if self.done {
+            return Ok(None);
+        }
+        // A short log that never decided: `\r` line ends if it has no `\n`.
+        if self.cr_only.is_none() {
+            self.cr_only = Some(true);
+            let rest = &mut self.buf[..self.len];
+            if memchr(b'\n', rest).is_none() {
+                cr_to_lf(rest);
+                if let Some(pos) = memrchr(b'\n', rest) {
+                    return Ok(Some(self.cut(pos + 1, RegionEnd::Newline)));
                 }
             }
         }
+        self.done = true;
+        Ok((self.len > 0).then(|| self.cut(self.len, RegionEnd::Eof)))
     }
-}
 
-/// Marks its part failed and wakes the waiting thread if the search of the part unwinds
-/// (a panic in another thread would otherwise leave the scanning thread waiting forever;
-/// the pool passes the panic on when its scope ends).
-struct FailureSignal<'p, 'r> {
-    part: &'p Part<'r>,
-    done: &'p (Mutex<()>, Condvar),
-}
-
-impl Drop for FailureSignal<'_, '_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.part
-                .failed
-                .store(true, std::sync::atomic::Ordering::Release);
-            let _signal = self.done.0.lock().unwrap_or_else(PoisonError::into_inner);
-            self.done.1.notify_all();
+    /// `buf[..end]` as a region; the rest moves to the start of a buffer of its own.
+    fn cut(&mut self, end: usize, kind: RegionEnd) -> Region {
+        let kept = line::strip_escapes_in_place(&mut self.buf[..end]);
+        let rest = self.len - end;
+        let mut next = self.fresh_buffer(rest);
+        next[..rest].copy_from_slice(&self.buf[end..self.len]);
+        self.len = rest;
+        Region {
+            buffer: std::mem::replace(&mut self.buf, next),
+            len: kept,
+            end: kind,
+            piece_offset: std::mem::take(&mut self.piece_offset),
         }
     }
-}
 
-/// Which end of the parts left a thread takes one from.
-#[derive(Clone, Copy)]
-enum End {
-    Front,
-    Back,
-}
+    /// The full buffer of one overlong line as a region; its last bytes start the next
+    /// piece, so a match that straddles the cut is still seen.
+    fn piece(&mut self) -> Region {
+        let kept = line::strip_escapes_in_place(&mut self.buf[..self.len]);
+        let overlap = PIECE_OVERLAP.min(kept);
+        let mut next = self.fresh_buffer(overlap);
+        next[..overlap].copy_from_slice(&self.buf[kept - overlap..kept]);
+        self.len = overlap;
+        let piece_offset = self.piece_offset;
+        self.piece_offset += (kept - overlap) as u64;
+        Region {
+            buffer: std::mem::replace(&mut self.buf, next),
+            len: kept,
+            end: RegionEnd::Piece,
+            piece_offset,
+        }
+    }
 
-/// `text` lower-cased (ASCII) into `out`, of the same length: one vectorised pass.
-fn lower_into(text: &[u8], out: &mut [u8]) {
-    for (o, t) in out.iter_mut().zip(text) {
-        *o = t.to_ascii_lowercase();
+    /// A buffer of the usual size, or longer to hold `kept` bytes and a read: a recycled
+    /// one if there is one (zeroed memory is only touched once written).
+    fn fresh_buffer(&mut self, kept: usize) -> Vec<u8> {
+        if kept < self.size {
+            if let Some(buffer) = self.free.pop() {
+                return buffer;
+            }
+        }
+        vec![0u8; self.size.max(kept.saturating_mul(2))]
     }
 }
 
-/// The candidate lines of one part of a region (`offset`: where the part starts in it),
-/// with region offsets, their keywords listed, and the part's newlines counted.
+/// The candidate lines of a region, their keywords listed, and its newlines counted. Keywords
+/// are searched in a lower-cased copy (in `scratch`), so the automaton can be
+/// case-sensitive; offsets are the same in both, and the candidate lines keep theirs.
 fn find_in_part(
     engine: &Engine<'_>,
     mode: PartMode,
     text: &[u8],
-    lowered: &[u8],
-    offset: usize,
+    scratch: &mut Vec<u8>,
     memo: &mut NextHits,
     out: &mut CandidateLines,
 ) {
     memo.clear();
     out.clear();
+    scratch.clear();
+    scratch.extend(text.iter().map(u8::to_ascii_lowercase));
+    let lowered = &scratch[..];
     let mut pos = 0usize;
     let mut next_hit: Option<usize> = None;
     let (mut counted, mut newlines) = (0usize, 0u64);
@@ -804,20 +886,23 @@ fn find_in_part(
         let end = memchr(b'\n', &text[at..]).map_or(text.len(), |i| at + i);
         newlines += count_newlines(&text[counted..start]) as u64;
         counted = start;
-        let listed = if hit < end {
-            let line = line::trim_cr(&text[start..end]);
-            let lowered = &lowered[start..start + line.len()];
-            out.list(engine, (line, lowered), hit - start, mode.settle)
-        } else {
-            ListedRanges::default()
+        let keywords = match hit < end {
+            true if mode.list => {
+                let line = line::trim_cr(&text[start..end]);
+                let lowered = &lowered[start..start + line.len()];
+                LineKeywords::Listed(out.list(engine, (line, lowered), hit - start, true))
+            }
+            true => LineKeywords::Unlisted { hit: hit - start },
+            false => LineKeywords::None,
         };
+        let lowered_from = out.lowered.len();
+        out.lowered.extend_from_slice(&lowered[start..end]);
         out.lines.push(Candidate {
-            start: offset + start,
-            end: offset + end,
-            line_in_part: newlines,
-            rules: listed.rules,
-            keywords: listed.keywords,
-            error_line: listed.error_line,
+            start,
+            end,
+            lowered_from,
+            line_in_region: newlines,
+            keywords,
         });
         pos = end + 1;
     }
@@ -1124,7 +1209,7 @@ patterns = ["second"]
         // Every hit is counted: 40 single lines, 41 windows of two lines.
         assert_eq!(alone.1, [40 + 2 * 41]);
         assert!(!alone.2.is_empty());
-        for (threads, buffer_size) in [(2, 256 << 10), (3, 1 << 20), (2, 4096), (4, 8 << 20)] {
+        for (threads, buffer_size) in [(2, 256 << 10), (3, 200 << 10), (2, 4096), (4, 8 << 20)] {
             assert_eq!(
                 found(threads, buffer_size),
                 alone,
@@ -1133,57 +1218,99 @@ patterns = ["second"]
         }
     }
 
-    #[test]
-    fn regions_are_cut_into_whole_lines_of_about_the_same_size() {
-        let region: Vec<u8> = (0..300_000)
-            .map(|i| if i % 100 == 99 { b'\n' } else { b'x' })
-            .collect();
-        let ends = split_at_lines(&region, 3);
-        assert_eq!(ends.len(), 3);
-        assert_eq!(*ends.last().unwrap(), region.len());
-        for &end in &ends[..2] {
-            assert_eq!(region[end - 1], b'\n');
+    /// A reader that hands out at most `step` bytes per read, as a pipe may.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
         }
-        assert!(ends[0].abs_diff(100_000) <= 100 && ends[1].abs_diff(200_000) <= 100);
-        // One long line cannot be cut; a small region is not worth it.
-        assert_eq!(split_at_lines(&vec![b'x'; 300_000], 4), [300_000]);
-        assert_eq!(split_at_lines(&region[..1000], 4), [1000]);
-        assert_eq!(split_at_lines(&region, 1), [region.len()]);
+    }
+
+    fn regions_of(bytes: &[u8], step: usize, buffer_size: usize) -> Vec<(Vec<u8>, RegionEnd)> {
+        let mut regions = Regions::new(Trickle { bytes, step }, buffer_size);
+        let mut out = Vec::new();
+        while let Some(region) = regions.next().unwrap() {
+            out.push((region.text().to_vec(), region.end));
+            regions.recycle(region.buffer);
+        }
+        assert_eq!(regions.bytes, bytes.len() as u64);
+        out
     }
 
     #[test]
-    fn a_panic_while_searching_a_part_stops_the_wait_for_it() {
-        let kb = kb(SECRET_RULE);
-        let engine = Engine::new(&kb, false);
-        let region: Vec<u8> = (0..300_000)
-            .map(|i| if i % 100 == 99 { b'\n' } else { b'x' })
+    fn regions_are_whole_lines_in_order_whatever_the_reads() {
+        let log: Vec<u8> = (0..5_000)
+            .flat_map(|i| {
+                format!("line {i} \x1b[31mred\x1b[0m {}\n", "x".repeat(i % 70)).into_bytes()
+            })
+            .chain(*b"last line without newline")
             .collect();
-        let mut lowered = vec![0u8; region.len()];
-        let ends = split_at_lines(&region, 2);
-        let mode = PartMode {
-            every_line: false,
-            settle: true,
-        };
-        let shared = SharedSearch::new(&engine, mode, &region, &mut lowered, &ends);
-        // Another thread takes part 0 and panics while it holds it.
-        let taken = shared.untaken.lock().unwrap().next();
-        assert_eq!(taken, Some(0));
-        std::thread::scope(|threads| {
-            let searcher = threads.spawn(|| {
-                let _failure = FailureSignal {
-                    part: &shared.parts[0],
-                    done: &shared.done,
-                };
-                panic!("a bug in the search");
-            });
-            assert!(searcher.join().is_err());
+        let plain = String::from_utf8(log.clone())
+            .unwrap()
+            .replace("\x1b[31m", "")
+            .replace("\x1b[0m", "");
+        for (step, buffer_size) in [(1 << 20, 256 << 10), (7, 4096), (4096, 100), (1, 64)] {
+            let regions = regions_of(&log, step, buffer_size);
+            let (last, middle) = regions.split_last().unwrap();
+            assert_eq!(last.1, RegionEnd::Eof, "{step} {buffer_size}");
+            assert_eq!(last.0, b"last line without newline");
+            for (text, end) in middle {
+                assert_eq!(*end, RegionEnd::Newline);
+                assert_eq!(text.last(), Some(&b'\n'));
+            }
+            let joined: Vec<u8> = regions.iter().flat_map(|(text, _)| text.clone()).collect();
+            assert_eq!(
+                String::from_utf8(joined).unwrap(),
+                plain,
+                "{step} {buffer_size}"
+            );
+        }
+    }
+
+    #[test]
+    fn regions_read_lone_carriage_returns_as_line_ends() {
+        // Decided on the first 64 KiB, or at the end of a shorter log.
+        let long: Vec<u8> = b"one\rtwo\r".repeat(10_000);
+        let regions = regions_of(&long, 1000, 4096);
+        assert!(regions.iter().all(|(text, _)| !text.contains(&b'\r')));
+        assert_eq!(
+            regions.iter().map(|(t, _)| t.len()).sum::<usize>(),
+            long.len()
+        );
+        let short = regions_of(b"a\rb\rc", 2, 64);
+        assert_eq!(
+            short,
+            [
+                (b"a\nb\n".to_vec(), RegionEnd::Newline),
+                (b"c".to_vec(), RegionEnd::Eof)
+            ]
+        );
+        // A `\r` before a `\n` is part of a CRLF line end and stays.
+        assert_eq!(regions_of(b"a\r\nb", 64, 64)[0].0, b"a\r\n");
+    }
+
+    #[test]
+    fn a_panic_while_searching_a_region_reaches_the_scanning_thread() {
+        let (to, searched) = mpsc::channel();
+        let searcher = std::thread::spawn(move || {
+            let _failure = SearchFailure { seq: 7, to: &to };
+            panic!("a bug in the search");
         });
-        // The scanning thread gives up on part 0 with a panic of its own, instead of
-        // waiting for it forever.
-        let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            shared.wait_for(0);
-        }));
-        assert!(waited.is_err());
+        assert!(searcher.join().is_err());
+        // The scanning thread learns which region failed instead of waiting for it.
+        let (seq, result) = searched.recv().unwrap();
+        assert!(seq == 7 && result.is_err());
+        // A search that ends normally sends nothing.
+        let (to, searched) = mpsc::channel::<(usize, Searched)>();
+        drop(SearchFailure { seq: 1, to: &to });
+        assert!(searched.try_recv().is_err());
     }
 
     #[test]

@@ -42,8 +42,8 @@ pub struct ScanOptions {
     pub context_after: usize,
     /// Mask secrets in the lines and captures kept (off only for `--no-redact`).
     pub redact: bool,
-    /// Threads one input may use: the prefilter searches parts of a region at once, and
-    /// the rules then run on its candidate lines in order.
+    /// Threads one input may use: the others search the regions read ahead while one
+    /// runs the rules on them in order.
     pub threads: usize,
 }
 
@@ -200,13 +200,13 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
 
     /// Searches a region on this thread.
     fn search_alone(&mut self, region: &Region) -> CandidateLines {
-        let mode = PartMode {
+        let mode = SearchMode {
             every_line: self.every_line(),
             list: false,
         };
         let mut found = std::mem::take(&mut self.candidate_lines);
         let (scratch, memo) = (&mut self.lowered, &mut self.next_hits);
-        find_in_part(self.engine, mode, region.text(), scratch, memo, &mut found);
+        find_candidates(self.engine, mode, region.text(), scratch, memo, &mut found);
         found
     }
 
@@ -229,7 +229,7 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         out: &mut FindingSet,
     ) -> Result<(), ScanError> {
         let engine = self.engine;
-        let mode = PartMode {
+        let mode = SearchMode {
             every_line: self.every_line(),
             list: false,
         };
@@ -249,30 +249,8 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
             let mut started = 0;
             for i in 0..searchers {
                 let (inbox, searched_tx, waiting) = (&inbox, searched_tx.clone(), &waiting);
-                let searcher = move || {
-                    let (mut scratch, mut memo) = (Vec::new(), NextHits::default());
-                    loop {
-                        let next = inbox.lock().unwrap_or_else(PoisonError::into_inner).recv();
-                        let Ok((seq, region)) = next else { break };
-                        waiting.fetch_sub(1, Ordering::Relaxed);
-                        let _failure = SearchFailure {
-                            seq,
-                            to: &searched_tx,
-                        };
-                        let mut found = CandidateLines::default();
-                        let text = region.text();
-                        find_in_part(engine, mode, text, &mut scratch, &mut memo, &mut found);
-                        // With no region waiting, the searchers are ahead of the rules:
-                        // they take the listing of the keywords on too, so the work
-                        // shares itself out whichever side is slower.
-                        if may_list && waiting.load(Ordering::Relaxed) == 0 {
-                            found.list_all(engine, text);
-                        }
-                        if searched_tx.send((seq, Ok((region, found)))).is_err() {
-                            break;
-                        }
-                    }
-                };
+                let searcher =
+                    move || search_regions(engine, mode, may_list, inbox, searched_tx, waiting);
                 let name = format!("arm-kb-scan-{i}");
                 match std::thread::Builder::new()
                     .name(name)
@@ -518,7 +496,7 @@ pub(super) struct CandidateLines {
     rules: Vec<u32>,
     /// Each line's keywords and where they start in it.
     keywords: Vec<(u32, usize)>,
-    /// The part's newlines.
+    /// The region's newlines.
     newlines: u64,
     /// One line's rules while they are sorted and settled.
     line_rules: Vec<u32>,
@@ -607,13 +585,13 @@ impl CandidateLines {
 /// it when several threads search: with one, listing on the thread that runs the rules
 /// shares the work out more evenly).
 #[derive(Clone, Copy)]
-struct PartMode {
+struct SearchMode {
     every_line: bool,
     list: bool,
 }
 
 thread_local! {
-    /// The regex scratch of a thread that settles rules for the parts it searches.
+    /// The regex scratch of a thread that settles rules for the regions it searches.
     static SETTLE_SCRATCH: std::cell::RefCell<crate::rules::RegexScratch> =
         Default::default();
 }
@@ -682,6 +660,36 @@ pub(super) struct Region {
 impl Region {
     fn text(&self) -> &[u8] {
         &self.buffer[..self.len]
+    }
+}
+
+/// A searcher thread: searches the regions that come to `inbox` until none will, and
+/// sends each back with its candidate lines; lists their keywords too when no region is
+/// waiting (`waiting`: the regions sent and not yet taken), that is when the searchers
+/// are ahead of the rules, so the work shares itself out whichever side is slower.
+fn search_regions(
+    engine: &Engine<'_>,
+    mode: SearchMode,
+    may_list: bool,
+    inbox: &Mutex<mpsc::Receiver<(usize, Region)>>,
+    searched: mpsc::Sender<(usize, Searched)>,
+    waiting: &AtomicUsize,
+) {
+    let (mut scratch, mut memo) = (Vec::new(), NextHits::default());
+    loop {
+        let next = inbox.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok((seq, region)) = next else { break };
+        waiting.fetch_sub(1, Ordering::Relaxed);
+        let _failure = SearchFailure { seq, to: &searched };
+        let mut found = CandidateLines::default();
+        let text = region.text();
+        find_candidates(engine, mode, text, &mut scratch, &mut memo, &mut found);
+        if may_list && waiting.load(Ordering::Relaxed) == 0 {
+            found.list_all(engine, text);
+        }
+        if searched.send((seq, Ok((region, found)))).is_err() {
+            break;
+        }
     }
 }
 
@@ -860,9 +868,9 @@ impl<R: Read> Regions<R> {
 /// The candidate lines of a region, their keywords listed, and its newlines counted. Keywords
 /// are searched in a lower-cased copy (in `scratch`), so the automaton can be
 /// case-sensitive; offsets are the same in both, and the candidate lines keep theirs.
-fn find_in_part(
+fn find_candidates(
     engine: &Engine<'_>,
-    mode: PartMode,
+    mode: SearchMode,
     text: &[u8],
     scratch: &mut Vec<u8>,
     memo: &mut NextHits,
@@ -1167,7 +1175,7 @@ patterns = ["second"]
 
     #[test]
     fn threads_searching_parts_of_a_region_find_what_one_thread_finds() {
-        // Hits on both sides of every part boundary, a window across parts, context
+        // Hits on both sides of every region boundary, a window across regions, context
         // lines, and regions of several sizes, some too small to share.
         let kb = kb(concat!(
             "[[rule]]\nid = 'k'\narticle = 'a'\npatterns = ['AADSTS7000222: app (?P<app>\\w+)']\n\n",

@@ -100,12 +100,9 @@ pub struct Scanner<'e, 'kb, T: Trace = NoTrace> {
     /// That region's lines the rules must see.
     pub(super) candidate_lines: CandidateLines,
     /// The keywords of the line being checked, when the searching thread left them.
-    listing: CandidateLines,
+    listing: Listing,
     /// The system refused the search threads once: the scanner does not ask again.
     threads_refused: bool,
-    /// Bytes of the current line in earlier pieces (an overlong line), so a shown line
-    /// says where it starts within the whole line.
-    pub(super) piece_offset: u64,
     /// Of the line being checked: bytes before the start of its text in this region.
     pub(super) line_offset: u64,
     /// Search scratch for every regex the scanner runs.
@@ -126,9 +123,8 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
             lowered: Vec::new(),
             next_hits: Default::default(),
             candidate_lines: CandidateLines::default(),
-            listing: CandidateLines::default(),
+            listing: Listing::default(),
             threads_refused: false,
-            piece_offset: 0,
             line_offset: 0,
             regex_scratch: Default::default(),
         }
@@ -200,13 +196,17 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
 
     /// Searches a region on this thread.
     fn search_alone(&mut self, region: &Region) -> CandidateLines {
-        let mode = SearchMode {
-            every_line: self.every_line(),
-            list: false,
-        };
+        let every_line = self.every_line();
         let mut found = std::mem::take(&mut self.candidate_lines);
         let (scratch, memo) = (&mut self.lowered, &mut self.next_hits);
-        find_candidates(self.engine, mode, region.text(), scratch, memo, &mut found);
+        find_candidates(
+            self.engine,
+            every_line,
+            region.text(),
+            scratch,
+            memo,
+            &mut found,
+        );
         found
     }
 
@@ -228,17 +228,12 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
         line_no: &mut u64,
         out: &mut FindingSet,
     ) -> Result<(), ScanError> {
-        let engine = self.engine;
-        let mode = SearchMode {
-            every_line: self.every_line(),
-            list: false,
-        };
+        let (engine, every_line) = (self.engine, self.every_line());
         // A trace reports every rule a line's keywords stand for: the searchers leave it
         // the listing.
         let may_list = !T::ENABLED;
         // Regions sent and not yet taken by a searcher.
         let waiting = AtomicUsize::new(0);
-        let limit = searchers * IN_FLIGHT_PER_SEARCHER;
         let (to_search, inbox) = mpsc::channel::<(usize, Region)>();
         let inbox = Mutex::new(inbox);
         let (searched_tx, searched) = mpsc::channel::<(usize, Searched)>();
@@ -249,8 +244,9 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
             let mut started = 0;
             for i in 0..searchers {
                 let (inbox, searched_tx, waiting) = (&inbox, searched_tx.clone(), &waiting);
-                let searcher =
-                    move || search_regions(engine, mode, may_list, inbox, searched_tx, waiting);
+                let searcher = move || {
+                    search_regions(engine, every_line, may_list, inbox, searched_tx, waiting)
+                };
                 let name = format!("arm-kb-scan-{i}");
                 match std::thread::Builder::new()
                     .name(name)
@@ -264,7 +260,7 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
             if started == 0 {
                 return None;
             }
-            let limit = limit.min(started * IN_FLIGHT_PER_SEARCHER);
+            let limit = started * IN_FLIGHT_PER_SEARCHER;
             let (mut sent, mut checked) = (0usize, 0usize);
             let mut early = BTreeMap::new();
             let mut run = || -> Result<(), ScanError> {
@@ -350,37 +346,34 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
             *line_no += 1;
             return Ok(());
         }
-        self.piece_offset = region.piece_offset;
         let with_context = self.wants_context();
         if with_context && end_kind != RegionEnd::Piece {
             self.fill_pending_after(text, first_line);
         }
         let mut listing = std::mem::take(&mut self.listing);
-        let checked = self.check_candidates(text, found, &mut listing, first_line, end_kind, out);
+        let checked = self.check_candidates(region, found, &mut listing, first_line, out);
         self.listing = listing;
         checked?;
-        let line = first_line + found.newlines;
-        let newlines = line - first_line;
         if with_context {
-            self.remember_tail(text, first_line, newlines, end_kind);
+            self.remember_tail(text, first_line, found.newlines, end_kind);
             self.prune_contexts(out);
         }
         // The last line of the input has no newline, and a piece's last line goes on.
-        *line_no = line + u64::from(end_kind == RegionEnd::Eof);
+        *line_no = first_line + found.newlines + u64::from(end_kind == RegionEnd::Eof);
         Ok(())
     }
 
-    /// Runs the rules on each candidate line of a region (`text`, first line
-    /// `first_line`), listing in `listing` the keywords of those not listed yet.
+    /// Runs the rules on each candidate line of a region (first line `first_line`),
+    /// listing in `listing` the keywords of those not listed yet.
     fn check_candidates(
         &mut self,
-        text: &[u8],
+        region: &Region,
         found: &CandidateLines,
-        listing: &mut CandidateLines,
+        listing: &mut Listing,
         first_line: u64,
-        end_kind: RegionEnd,
         out: &mut FindingSet,
     ) -> Result<(), ScanError> {
+        let (text, end_kind) = (region.text(), region.end);
         let with_context = self.wants_context();
         for candidate in &found.lines {
             let (start, end) = (candidate.start, candidate.end);
@@ -389,17 +382,16 @@ impl<'e, 'kb, T: Trace> Scanner<'e, 'kb, T> {
             let (raw, lowered) = (&text[start..end], found.lowered_line(candidate));
             let listed = match &candidate.keywords {
                 LineKeywords::None => Listed::default(),
-                LineKeywords::Listed(ranges) => found.listed(ranges),
+                LineKeywords::Listed(ranges) => found.listing.listed(ranges),
                 &LineKeywords::Unlisted { hit } => {
                     listing.clear();
-                    let line = line::trim_cr(raw);
-                    let line = (line, &lowered[..line.len()]);
+                    let line = line_texts(text, &found.lowered, candidate);
                     let ranges = listing.list(self.engine, line, hit, false);
                     listing.listed(&ranges)
                 }
             };
             self.line_matched = false;
-            self.line_offset = if start == 0 { self.piece_offset } else { 0 };
+            self.line_offset = if start == 0 { region.piece_offset } else { 0 };
             self.check_line(raw, lowered, number, listed, out)?;
             if with_context && self.line_matched && complete {
                 self.open_context(text, start, end, number);
@@ -477,11 +469,11 @@ pub(super) struct Candidate {
 enum LineKeywords {
     /// None: every line is looked at, and this one has no keyword.
     None,
-    /// Where the scan hit the line; its keywords are listed by the thread that runs the
-    /// rules.
+    /// Where the scan hit the line; its keywords are not listed yet (the thread that runs
+    /// the rules lists them).
     Unlisted { hit: usize },
     /// Listed by the thread that searched the region (the ranges are in its
-    /// `CandidateLines`).
+    /// `CandidateLines::listing`).
     Listed(ListedRanges),
 }
 
@@ -492,22 +484,17 @@ pub(super) struct CandidateLines {
     lines: Vec<Candidate>,
     /// The lines lower-cased, one after the other, for the rules' guards.
     lowered: Vec<u8>,
-    /// Each line's rules, sorted and distinct.
-    rules: Vec<u32>,
-    /// Each line's keywords and where they start in it.
-    keywords: Vec<(u32, usize)>,
+    /// The keywords of the lines listed by the searching thread.
+    listing: Listing,
     /// The region's newlines.
     newlines: u64,
-    /// One line's rules while they are sorted and settled.
-    line_rules: Vec<u32>,
 }
 
 impl CandidateLines {
     fn clear(&mut self) {
         self.lines.clear();
         self.lowered.clear();
-        self.rules.clear();
-        self.keywords.clear();
+        self.listing.clear();
         self.newlines = 0;
     }
 
@@ -518,18 +505,38 @@ impl CandidateLines {
     /// Lists the keywords of every line not listed yet (`text`: the region), settling
     /// their rules.
     fn list_all(&mut self, engine: &Engine<'_>, text: &[u8]) {
-        let mut lines = std::mem::take(&mut self.lines);
-        for candidate in &mut lines {
+        for candidate in &mut self.lines {
             if let LineKeywords::Unlisted { hit } = candidate.keywords {
-                let line = line::trim_cr(&text[candidate.start..candidate.end]);
-                let from = candidate.lowered_from;
-                let lowered = std::mem::take(&mut self.lowered);
-                let ranges = self.list(engine, (line, &lowered[from..][..line.len()]), hit, true);
-                self.lowered = lowered;
+                let line = line_texts(text, &self.lowered, candidate);
+                let ranges = self.listing.list(engine, line, hit, true);
                 candidate.keywords = LineKeywords::Listed(ranges);
             }
         }
-        self.lines = lines;
+    }
+}
+
+/// A candidate line without its line end, as it is and lower-cased (`lowered`: its
+/// region's `CandidateLines::lowered`).
+fn line_texts<'a>(text: &'a [u8], lowered: &'a [u8], line: &Candidate) -> (&'a [u8], &'a [u8]) {
+    let raw = line::trim_cr(&text[line.start..line.end]);
+    (raw, &lowered[line.lowered_from..][..raw.len()])
+}
+
+/// The keywords of lines and the rules they stand for, line after line.
+#[derive(Default)]
+pub(super) struct Listing {
+    /// Each line's rules, sorted and distinct.
+    rules: Vec<u32>,
+    /// Each line's keywords and where they start in it.
+    keywords: Vec<(u32, usize)>,
+    /// One line's rules while they are sorted and settled.
+    line_rules: Vec<u32>,
+}
+
+impl Listing {
+    fn clear(&mut self) {
+        self.rules.clear();
+        self.keywords.clear();
     }
 
     fn listed(&self, ranges: &ListedRanges) -> Listed<'_> {
@@ -578,16 +585,6 @@ impl CandidateLines {
             error_line,
         }
     }
-}
-
-/// How a region is searched: every line a candidate (a trace, or keyword-less rules), and
-/// whether the searching thread lists each line's keywords and settles its rules (worth
-/// it when several threads search: with one, listing on the thread that runs the rules
-/// shares the work out more evenly).
-#[derive(Clone, Copy)]
-struct SearchMode {
-    every_line: bool,
-    list: bool,
 }
 
 thread_local! {
@@ -669,7 +666,7 @@ impl Region {
 /// are ahead of the rules, so the work shares itself out whichever side is slower.
 fn search_regions(
     engine: &Engine<'_>,
-    mode: SearchMode,
+    every_line: bool,
     may_list: bool,
     inbox: &Mutex<mpsc::Receiver<(usize, Region)>>,
     searched: mpsc::Sender<(usize, Searched)>,
@@ -683,7 +680,14 @@ fn search_regions(
         let _failure = SearchFailure { seq, to: &searched };
         let mut found = CandidateLines::default();
         let text = region.text();
-        find_candidates(engine, mode, text, &mut scratch, &mut memo, &mut found);
+        find_candidates(
+            engine,
+            every_line,
+            text,
+            &mut scratch,
+            &mut memo,
+            &mut found,
+        );
         if may_list && waiting.load(Ordering::Relaxed) == 0 {
             found.list_all(engine, text);
         }
@@ -807,9 +811,10 @@ impl<R: Read> Regions<R> {
         }
         // A short log that never decided: `\r` line ends if it has no `\n`.
         if self.cr_only.is_none() {
-            self.cr_only = Some(true);
             let rest = &mut self.buf[..self.len];
-            if memchr(b'\n', rest).is_none() {
+            let cr_only = memchr(b'\n', rest).is_none();
+            self.cr_only = Some(cr_only);
+            if cr_only {
                 cr_to_lf(rest);
                 if let Some(pos) = memrchr(b'\n', rest) {
                     return Ok(Some(self.cut(pos + 1, RegionEnd::Newline)));
@@ -865,12 +870,13 @@ impl<R: Read> Regions<R> {
     }
 }
 
-/// The candidate lines of a region, their keywords listed, and its newlines counted. Keywords
-/// are searched in a lower-cased copy (in `scratch`), so the automaton can be
-/// case-sensitive; offsets are the same in both, and the candidate lines keep theirs.
+/// The candidate lines of a region (with `every_line`, every line: a trace, or keyword-less
+/// rules), where the scan hit them, and its newlines counted. Keywords are searched in a
+/// lower-cased copy (in `scratch`), so the automaton can be case-sensitive; offsets are the
+/// same in both, and the candidate lines keep theirs.
 fn find_candidates(
     engine: &Engine<'_>,
-    mode: SearchMode,
+    every_line: bool,
     text: &[u8],
     scratch: &mut Vec<u8>,
     memo: &mut NextHits,
@@ -889,7 +895,7 @@ fn find_candidates(
             next_hit = Some(engine.prefilter.next_hit(lowered, pos, memo));
         }
         let hit = next_hit.unwrap_or(usize::MAX);
-        let at = if mode.every_line { pos } else { hit };
+        let at = if every_line { pos } else { hit };
         if at == usize::MAX {
             break;
         }
@@ -898,11 +904,6 @@ fn find_candidates(
         newlines += count_newlines(&text[counted..start]) as u64;
         counted = start;
         let keywords = match hit < end {
-            true if mode.list => {
-                let line = line::trim_cr(&text[start..end]);
-                let lowered = &lowered[start..start + line.len()];
-                LineKeywords::Listed(out.list(engine, (line, lowered), hit - start, true))
-            }
             true => LineKeywords::Unlisted { hit: hit - start },
             false => LineKeywords::None,
         };
